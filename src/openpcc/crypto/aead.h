@@ -1,0 +1,60 @@
+// crypto/aead.h — the AEADs of HPKE (RFC 9180 §7.3): AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
+//
+// An `AeadKey` holds a key already scheduled into OpenSSL cipher contexts, so that sealing many
+// small chunks under one key costs only the per-message work. Nonces are supplied by the caller
+// (HPKE contexts and chunk streams derive them from a counter; they never reuse one).
+// Export-only (0xFFFF) is an identifier here but has no key: `AeadKey::Create` refuses it.
+//
+// Thread safety: an AeadKey is single-threaded (its cipher contexts are reused per call).
+#pragma once
+
+#include <cstdint>
+
+#include "openpcc/crypto/openssl_ptr.h"
+#include "openpcc/crypto/secret.h"
+#include "openpcc/util/bytes.h"
+#include "openpcc/util/result.h"
+
+namespace openpcc::crypto {
+
+enum class AeadId : uint16_t {
+  kAes128Gcm = 0x0001,
+  kAes256Gcm = 0x0002,
+  kChaCha20Poly1305 = 0x0003,
+  kExportOnly = 0xFFFF,
+};
+
+inline constexpr size_t kAeadTagLength = 16;  // Nt for all three AEADs.
+
+bool IsKnownAead(uint16_t id);
+// Nk, Nn, Nt (RFC 9180 Table 5). Export-only has 0 for all three.
+size_t AeadKeyLength(AeadId id);
+size_t AeadNonceLength(AeadId id);
+size_t AeadTagLength(AeadId id);
+
+class AeadKey {
+ public:
+  // Fails on export-only, an unknown id or a key that is not Nk bytes.
+  static Result<AeadKey> Create(AeadId id, ByteView key);
+
+  AeadKey(AeadKey&&) noexcept = default;
+  AeadKey& operator=(AeadKey&&) noexcept = default;
+
+  AeadId id() const { return id_; }
+
+  // Appends ciphertext || tag to `out`. `nonce` must be Nn bytes.
+  Status SealAppend(ByteView nonce, ByteView aad, ByteView plaintext, Bytes& out);
+  Result<Bytes> Seal(ByteView nonce, ByteView aad, ByteView plaintext);
+  // Fails with kAuthenticationFailed when the tag does not verify; no plaintext is released then.
+  Result<SecretBytes> Open(ByteView nonce, ByteView aad, ByteView ciphertext);
+
+ private:
+  AeadKey(AeadId id, EvpCipherCtxPtr seal, EvpCipherCtxPtr open)
+      : id_(id), seal_(std::move(seal)), open_(std::move(open)) {}
+
+  AeadId id_;
+  EvpCipherCtxPtr seal_;
+  EvpCipherCtxPtr open_;
+};
+
+}  // namespace openpcc::crypto
