@@ -1,0 +1,214 @@
+#include "openpcc/wire/chunks.h"
+
+#include <algorithm>
+#include <string>
+
+#include "openpcc/wire/byte_reader.h"
+#include "openpcc/wire/byte_writer.h"
+
+namespace openpcc::wire {
+namespace {
+
+using crypto::SecretBytes;
+
+ByteView FinalAad(bool final) { return final ? AsBytes(kFinalChunkAad) : ByteView{}; }
+
+}  // namespace
+
+Status HpkeChunkCipher::Seal(ByteView plaintext, bool final, Bytes& out) {
+  return context_.SealAppend(FinalAad(final), plaintext, out);
+}
+
+Result<SecretBytes> HpkeChunkCipher::Open(ByteView ciphertext, bool final) {
+  return context_.Open(FinalAad(final), ciphertext);
+}
+
+Result<CounterChunkCipher> CounterChunkCipher::Create(crypto::AeadId aead, ByteView key,
+                                                      ByteView base_nonce) {
+  if (base_nonce.size() != crypto::AeadNonceLength(aead) || base_nonce.size() != 12) {
+    return Error(ErrorCode::kInvalidArgument, "chunks: base nonce is not Nn bytes");
+  }
+  OPENPCC_ASSIGN_OR_RETURN(auto aead_key, crypto::AeadKey::Create(aead, key));
+  return CounterChunkCipher(std::move(aead_key), SecretBytes(base_nonce));
+}
+
+Status CounterChunkCipher::NextNonce(uint8_t (&nonce)[12]) {
+  if (exhausted_) return Error(ErrorCode::kFailedPrecondition, "chunks: chunk counter exhausted");
+  std::copy(base_nonce_.view().begin(), base_nonce_.view().end(), nonce);
+  for (size_t i = 0; i < 8; ++i) nonce[11 - i] = static_cast<uint8_t>(nonce[11 - i] ^ (counter_ >> (8 * i)));
+  if (++counter_ == 0) exhausted_ = true;  // the counter never wraps
+  return OkStatus();
+}
+
+Status CounterChunkCipher::Seal(ByteView plaintext, bool final, Bytes& out) {
+  uint8_t nonce[12];
+  OPENPCC_RETURN_IF_ERROR(NextNonce(nonce));
+  return key_.SealAppend(nonce, FinalAad(final), plaintext, out);
+}
+
+Result<SecretBytes> CounterChunkCipher::Open(ByteView ciphertext, bool final) {
+  uint8_t nonce[12];
+  OPENPCC_RETURN_IF_ERROR(NextNonce(nonce));
+  return key_.Open(nonce, FinalAad(final), ciphertext);
+}
+
+Status ChunkWriter::Write(ByteView plaintext, Bytes& out) {
+  if (finished_) return Error(ErrorCode::kFailedPrecondition, "chunks: write after the final chunk");
+  if (plaintext.empty()) return Error(ErrorCode::kInvalidArgument, "chunks: a non-final chunk must not be empty");
+  const size_t length = plaintext.size() + crypto::kAeadTagLength;
+  if (length > limits_.max_chunk_ciphertext) {
+    return Error(ErrorCode::kOutOfRange, "chunks: chunk of " + std::to_string(length) +
+                                             " bytes exceeds the limit of " +
+                                             std::to_string(limits_.max_chunk_ciphertext));
+  }
+  const size_t framed = VarintLength(length) + length;
+  if (total_ + framed > limits_.max_total) {
+    return Error(ErrorCode::kOutOfRange, "chunks: stream exceeds the limit of " +
+                                             std::to_string(limits_.max_total) + " bytes");
+  }
+  const size_t start = out.size();
+  if (!AppendVarint(out, length)) return Error(ErrorCode::kOutOfRange, "chunks: chunk length");
+  const size_t body = out.size();
+  Status sealed = cipher_->Seal(plaintext, false, out);
+  if (!sealed.ok()) {
+    out.resize(start);
+    return sealed;
+  }
+  total_ += framed;
+  if (observer_) observer_(ByteView(out).subspan(body));
+  return OkStatus();
+}
+
+Status ChunkWriter::Finish(ByteView plaintext, Bytes& out) {
+  if (finished_) return Error(ErrorCode::kFailedPrecondition, "chunks: the final chunk was already written");
+  const size_t length = plaintext.size() + crypto::kAeadTagLength;
+  if (length > limits_.max_chunk_ciphertext) {
+    return Error(ErrorCode::kOutOfRange, "chunks: final chunk of " + std::to_string(length) +
+                                             " bytes exceeds the limit of " +
+                                             std::to_string(limits_.max_chunk_ciphertext));
+  }
+  if (total_ + 1 + length > limits_.max_total) {
+    return Error(ErrorCode::kOutOfRange, "chunks: stream exceeds the limit of " +
+                                             std::to_string(limits_.max_total) + " bytes");
+  }
+  const size_t start = out.size();
+  out.push_back(0x00);
+  Status sealed = cipher_->Seal(plaintext, true, out);
+  if (!sealed.ok()) {
+    out.resize(start);
+    return sealed;
+  }
+  total_ += 1 + length;
+  finished_ = true;
+  if (observer_) observer_(ByteView(out).subspan(start + 1));
+  return OkStatus();
+}
+
+Status ChunkReader::Fail(Error error) {
+  state_ = State::kFailed;
+  pending_.clear();
+  return error;
+}
+
+Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
+  if (state_ == State::kFailed) return Error(ErrorCode::kFailedPrecondition, "chunks: stream already failed");
+  if (state_ == State::kDone) return Error(ErrorCode::kFailedPrecondition, "chunks: stream already finished");
+  if (bytes.size() > limits_.max_total - total_) {
+    return Fail(Error(ErrorCode::kOutOfRange,
+                      "chunks: stream exceeds the limit of " + std::to_string(limits_.max_total) + " bytes"));
+  }
+  total_ += bytes.size();
+  while (!bytes.empty()) {
+    switch (state_) {
+      case State::kLength: {
+        pending_.push_back(bytes[0]);
+        bytes = bytes.subspan(1);
+        const size_t needed = size_t{1} << (pending_[0] >> 6);
+        if (pending_.size() < needed) break;
+        ByteReader reader(pending_);
+        uint64_t length = 0;
+        if (!reader.ReadVarint(&length)) return Fail(Error(ErrorCode::kInternal, "chunks: varint"));
+        pending_.clear();
+        if (length == 0) {
+          state_ = State::kFinal;
+        } else if (length > limits_.max_chunk_ciphertext) {
+          return Fail(Error(ErrorCode::kOutOfRange,
+                            "chunks: chunk " + std::to_string(chunks_opened_) + " length " +
+                                std::to_string(length) + " exceeds the limit of " +
+                                std::to_string(limits_.max_chunk_ciphertext)));
+        } else if (length < crypto::kAeadTagLength) {
+          return Fail(Error(ErrorCode::kMalformed, "chunks: chunk " + std::to_string(chunks_opened_) +
+                                                       " is shorter than the AEAD tag"));
+        } else {
+          body_length_ = static_cast<size_t>(length);
+          pending_.reserve(body_length_);
+          state_ = State::kBody;
+        }
+        break;
+      }
+      case State::kBody: {
+        const size_t take = std::min(body_length_ - pending_.size(), bytes.size());
+        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+        bytes = bytes.subspan(take);
+        if (pending_.size() < body_length_) break;
+        if (observer_) observer_(pending_);
+        auto plaintext = cipher_->Open(pending_, false);
+        if (!plaintext.ok()) {
+          if (plaintext.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(plaintext).error());
+          return Fail(Error(ErrorCode::kAuthenticationFailed,
+                            "chunks: chunk " + std::to_string(chunks_opened_) + " does not authenticate"));
+        }
+        out.Append(plaintext->view());
+        ++chunks_opened_;
+        pending_.clear();
+        state_ = State::kLength;
+        break;
+      }
+      case State::kFinal: {
+        if (bytes.size() > limits_.max_chunk_ciphertext - pending_.size()) {
+          return Fail(Error(ErrorCode::kOutOfRange, "chunks: final chunk exceeds the limit of " +
+                                                        std::to_string(limits_.max_chunk_ciphertext) + " bytes"));
+        }
+        pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+        bytes = {};
+        break;
+      }
+      case State::kDone:
+      case State::kFailed:
+        return Error(ErrorCode::kInternal, "chunks: unreachable state");
+    }
+  }
+  return OkStatus();
+}
+
+Status ChunkReader::Finish(SecretBytes& out) {
+  switch (state_) {
+    case State::kFailed: return Error(ErrorCode::kFailedPrecondition, "chunks: stream already failed");
+    case State::kDone: return Error(ErrorCode::kFailedPrecondition, "chunks: stream already finished");
+    case State::kLength:
+      if (pending_.empty()) {
+        return Fail(Error(ErrorCode::kIncomplete, "chunks: stream ended without the final chunk (truncated)"));
+      }
+      return Fail(Error(ErrorCode::kTruncated, "chunks: stream ended inside a chunk length"));
+    case State::kBody:
+      return Fail(Error(ErrorCode::kTruncated, "chunks: stream ended inside chunk " +
+                                                   std::to_string(chunks_opened_)));
+    case State::kFinal: break;
+  }
+  if (pending_.size() < crypto::kAeadTagLength) {
+    return Fail(Error(ErrorCode::kTruncated, "chunks: final chunk is shorter than the AEAD tag"));
+  }
+  if (observer_) observer_(pending_);
+  auto plaintext = cipher_->Open(pending_, true);
+  if (!plaintext.ok()) {
+    if (plaintext.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(plaintext).error());
+    return Fail(Error(ErrorCode::kAuthenticationFailed, "chunks: final chunk does not authenticate"));
+  }
+  out.Append(plaintext->view());
+  ++chunks_opened_;
+  pending_.clear();
+  state_ = State::kDone;
+  return OkStatus();
+}
+
+}  // namespace openpcc::wire
