@@ -324,6 +324,25 @@ TEST_F(ChunkedOhttpNegativeTest, RejectsChunkShorterThanTag) {
   EXPECT_EQ(ReadAll(short_chunk).error().message(), "chunks: chunk 0 is shorter than the AEAD tag");
 }
 
+TEST(ChunkStreamTest, RejectsEmptyNonFinalChunk) {
+  const Bytes key(16, 1), nonce(12, 2);
+  auto sealer = CounterChunkCipher::Create(crypto::AeadId::kAes128Gcm, key, nonce);
+  Bytes wire;
+  for (const char* part : {"a", "", "b"}) {
+    Bytes ct;
+    ASSERT_TRUE(sealer->Seal(AsBytes(part), false, ct).ok());
+    wire.push_back(static_cast<uint8_t>(ct.size()));
+    Append(wire, ct);
+  }
+  ChunkReader reader(std::make_unique<CounterChunkCipher>(std::move(
+      CounterChunkCipher::Create(crypto::AeadId::kAes128Gcm, key, nonce)).value()));
+  SecretBytes out;
+  auto status = reader.Push(wire, out);
+  EXPECT_EQ(status.error().code(), ErrorCode::kAuthenticationFailed);
+  EXPECT_EQ(status.error().message(), "chunks: chunk 1 is empty but not final");
+  EXPECT_EQ(AsChars(out.view()), "a");
+}
+
 TEST_F(ChunkedOhttpNegativeTest, RejectsWrongKeyIdAndUnknownKem) {
   Bytes wire = MakeRequest();
   wire[0] = 9;

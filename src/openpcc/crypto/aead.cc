@@ -59,9 +59,15 @@ Result<AeadKey> AeadKey::Create(AeadId id, ByteView key) {
     return Error(ErrorCode::kInvalidArgument, "aead: key is " + std::to_string(key.size()) +
                                                   " bytes, expected " + std::to_string(AeadKeyLength(id)));
   }
-  OPENPCC_ASSIGN_OR_RETURN(auto seal, NewKeyedContext(id, key, true));
-  OPENPCC_ASSIGN_OR_RETURN(auto open, NewKeyedContext(id, key, false));
-  return AeadKey(id, std::move(seal), std::move(open));
+  return AeadKey(id, SecretBytes(key));
+}
+
+Result<EVP_CIPHER_CTX*> AeadKey::Context(bool encrypt) {
+  EvpCipherCtxPtr& slot = encrypt ? seal_ : open_;
+  if (!slot) {
+    OPENPCC_ASSIGN_OR_RETURN(slot, NewKeyedContext(id_, key_.view(), encrypt));
+  }
+  return slot.get();
 }
 
 Status AeadKey::SealAppend(ByteView nonce, ByteView aad, ByteView plaintext, Bytes& out) {
@@ -71,7 +77,7 @@ Status AeadKey::SealAppend(ByteView nonce, ByteView aad, ByteView plaintext, Byt
   if (!FitsInt(plaintext.size()) || !FitsInt(aad.size())) {
     return Error(ErrorCode::kOutOfRange, "aead: message too large");
   }
-  EVP_CIPHER_CTX* ctx = seal_.get();
+  OPENPCC_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, Context(true));
   const size_t start = out.size();
   out.resize(start + plaintext.size() + kAeadTagLength);
   int length = 0;
@@ -105,7 +111,7 @@ Result<SecretBytes> AeadKey::Open(ByteView nonce, ByteView aad, ByteView ciphert
     return Error(ErrorCode::kOutOfRange, "aead: message too large");
   }
   const size_t body = ciphertext.size() - kAeadTagLength;
-  EVP_CIPHER_CTX* ctx = open_.get();
+  OPENPCC_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, Context(false));
   SecretBytes plaintext(body);
   int length = 0;
   // OpenSSL's SET_TAG takes a non-const pointer but only reads it.

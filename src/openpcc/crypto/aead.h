@@ -1,7 +1,8 @@
 // crypto/aead.h — the AEADs of HPKE (RFC 9180 §7.3): AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
 //
-// An `AeadKey` holds a key already scheduled into OpenSSL cipher contexts, so that sealing many
-// small chunks under one key costs only the per-message work. Nonces are supplied by the caller
+// An `AeadKey` schedules its key into an OpenSSL cipher context on first use in each direction and
+// keeps it, so that sealing many small chunks under one key costs only the per-message work, and a
+// key used in one direction only (every HPKE context) pays for one key schedule. Nonces are supplied by the caller
 // (HPKE contexts and chunk streams derive them from a counter; they never reuse one).
 // Export-only (0xFFFF) is an identifier here but has no key: `AeadKey::Create` refuses it.
 //
@@ -49,10 +50,11 @@ class AeadKey {
   Result<SecretBytes> Open(ByteView nonce, ByteView aad, ByteView ciphertext);
 
  private:
-  AeadKey(AeadId id, EvpCipherCtxPtr seal, EvpCipherCtxPtr open)
-      : id_(id), seal_(std::move(seal)), open_(std::move(open)) {}
+  AeadKey(AeadId id, SecretBytes key) : id_(id), key_(std::move(key)) {}
+  Result<EVP_CIPHER_CTX*> Context(bool encrypt);
 
   AeadId id_;
+  SecretBytes key_;
   EvpCipherCtxPtr seal_;
   EvpCipherCtxPtr open_;
 };

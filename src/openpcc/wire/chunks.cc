@@ -158,6 +158,11 @@ Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
           return Fail(Error(ErrorCode::kAuthenticationFailed,
                             "chunks: chunk " + std::to_string(chunks_opened_) + " does not authenticate"));
         }
+        // draft-ietf-ohai-chunked-ohttp: an empty non-final chunk is treated as a decryption error.
+        if (plaintext->empty()) {
+          return Fail(Error(ErrorCode::kAuthenticationFailed,
+                            "chunks: chunk " + std::to_string(chunks_opened_) + " is empty but not final"));
+        }
         out.Append(plaintext->view());
         ++chunks_opened_;
         pending_.clear();

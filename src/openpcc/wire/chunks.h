@@ -5,6 +5,8 @@
 // The final chunk runs to the end of the stream and is sealed with AAD "final"; every other chunk
 // with empty AAD. A stream that ends without an authenticated final chunk is truncated and is
 // rejected (kIncomplete), so no application may act on a prefix as if it were the whole message.
+// A non-final chunk must carry at least one byte of plaintext; an empty one is refused like a
+// chunk that does not authenticate (as the chunked-OHTTP draft requires of receivers).
 //
 // Nonces come from a counter, never from the caller: either HPKE's own sequence number (chunked
 // OHTTP requests) or `base_nonce XOR encode(Nn, counter)` (responses and sealed request bodies).

@@ -262,24 +262,32 @@ Status ChunkedRequestReader::ParseHeader() {
 Status ChunkedRequestReader::Push(ByteView bytes, SecretBytes& out) {
   if (failed_) return Error(ErrorCode::kFailedPrecondition, "ohttp: request stream already failed");
   if (!reader_) {
-    // The header's length depends on the KEM, known after its first 3 bytes.
+    // The header's length depends on the KEM, known after its first 3 bytes (key_id, kem_id). They
+    // are read first and the KEM is checked as soon as they are here, so that an unknown KEM is
+    // refused however the stream was split.
     while (!bytes.empty() && !reader_) {
-      size_t want = kOhttpHeaderLength;
+      size_t want = 3;
+      uint16_t kem = 0;
       if (header_.size() >= 3) {
         ByteReader peek(header_);
         uint8_t key_id = 0;
-        uint16_t kem = 0;
+        (void)peek.ReadU8(&key_id);
+        (void)peek.ReadU16(&kem);
+        want = kOhttpHeaderLength + crypto::KemPublicKeyLength(static_cast<crypto::KemId>(kem));
+      }
+      const size_t take = std::min(want - header_.size(), bytes.size());
+      header_.insert(header_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+      bytes = bytes.subspan(take);
+      if (header_.size() == 3) {
+        ByteReader peek(header_);
+        uint8_t key_id = 0;
         (void)peek.ReadU8(&key_id);
         (void)peek.ReadU16(&kem);
         if (!crypto::IsKnownKem(kem)) {
           failed_ = true;
           return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + Hex16(kem) + " is not supported");
         }
-        want += crypto::KemPublicKeyLength(static_cast<crypto::KemId>(kem));
       }
-      const size_t take = std::min(want - header_.size(), bytes.size());
-      header_.insert(header_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
-      bytes = bytes.subspan(take);
       if (header_.size() == want && want > kOhttpHeaderLength) {
         Status parsed = ParseHeader();
         if (!parsed.ok()) {
