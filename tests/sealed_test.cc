@@ -329,6 +329,34 @@ TEST_F(SealedTest, RejectsOverlongChunkLengthAndOversizedRequest) {
   EXPECT_EQ(reader.Push(big, plaintext).error().code(), ErrorCode::kOutOfRange);
 }
 
+TEST_F(SealedTest, SizeLimitCountsTheWholeRequestHoweverItIsSplit) {
+  const Bytes wire = Seal();
+  ChunkLimits limits;
+  limits.max_total = wire.size() - 1;  // the body alone fits; header + candidates + body do not
+  for (size_t piece : {wire.size(), size_t{1}, size_t{100}}) {
+    SealedRequestReader reader({nodes_[0].key}, limits);
+    SecretBytes plaintext;
+    Status status = OkStatus();
+    for (size_t offset = 0; offset < wire.size() && status.ok(); offset += piece) {
+      status = reader.Push(ByteView(wire).subspan(offset, std::min(piece, wire.size() - offset)), plaintext);
+    }
+    if (status.ok()) status = reader.Finish(plaintext);
+    EXPECT_EQ(status.error().code(), ErrorCode::kOutOfRange) << "pieces of " << piece;
+  }
+  limits.max_total = wire.size();
+  SealedRequestReader exact({nodes_[0].key}, limits);
+  SecretBytes plaintext;
+  ASSERT_TRUE(exact.Push(wire, plaintext).ok());
+  EXPECT_TRUE(exact.Finish(plaintext).ok());
+  // The writer counts the same way.
+  SealOptions options;
+  options.limits.max_total = kBody + 10;
+  Bytes out;
+  auto writer = SealedRequestWriter::Create(Candidates(), out, options);
+  ASSERT_TRUE(writer.ok());
+  EXPECT_EQ(writer->Finish(Bytes(20, 1), out).error().code(), ErrorCode::kOutOfRange);
+}
+
 // ---- Refusals by the client ----
 
 class SealedResponseTest : public SealedTest {

@@ -30,6 +30,13 @@ std::string Hex16(uint16_t v) {
   return s;
 }
 
+// Errors from lower layers ("hpke: ...", "p256: ...") reach callers as "ohttp: ...".
+template <typename T>
+Result<T> WithPrefix(Result<T> result) {
+  if (result.ok()) return result;
+  return Error(result.error().code(), "ohttp: " + result.error().message());
+}
+
 Bytes EncodeHeader(uint8_t key_id, const HpkeSuite& suite) {
   ByteWriter w(kOhttpHeaderLength);
   w.WriteU8(key_id);
@@ -82,7 +89,7 @@ Result<ParsedHeader> ParseHeader(ByteReader& reader, std::span<const GatewayKey>
   if (kem != static_cast<uint16_t>(key->config.kem)) {
     return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + Hex16(kem) + " does not match key " + std::to_string(key_id));
   }
-  OPENPCC_ASSIGN_OR_RETURN(HpkeSuite suite, crypto::HpkeSuiteFromIds(kem, kdf, aead));
+  OPENPCC_ASSIGN_OR_RETURN(HpkeSuite suite, WithPrefix(crypto::HpkeSuiteFromIds(kem, kdf, aead)));
   if (!key->config.Supports({suite.kdf, suite.aead}) || suite.aead == crypto::AeadId::kExportOnly) {
     return Error(ErrorCode::kUnsupported, "ohttp: suite (kdf " + Hex16(kdf) + ", aead " + Hex16(aead) +
                                               ") is not offered by key " + std::to_string(key_id));
@@ -149,8 +156,8 @@ Result<OhttpGatewayRequest> DecapsulateRequest(std::span<const GatewayKey> keys,
     return Error(ErrorCode::kTruncated, "ohttp: encapsulated key (enc) is truncated");
   }
   const Bytes header_bytes = EncodeHeader(header.key_id, header.suite);
-  OPENPCC_ASSIGN_OR_RETURN(auto context, crypto::SetupRecipient(header.suite, enc, *header.key->private_key,
-                                                                RequestInfo(kOhttpRequestLabel, header_bytes)));
+  OPENPCC_ASSIGN_OR_RETURN(auto context, WithPrefix(crypto::SetupRecipient(header.suite, enc, *header.key->private_key,
+                                                                RequestInfo(kOhttpRequestLabel, header_bytes))));
   auto request = context.Open({}, reader.rest());
   if (!request.ok()) {
     return Error(request.error().code(), "ohttp: request does not decrypt (" + request.error().message() + ")");
@@ -249,8 +256,8 @@ Status ChunkedRequestReader::ParseHeader() {
     return Error(ErrorCode::kInternal, "ohttp: header length");
   }
   const Bytes header_bytes = EncodeHeader(parsed.key_id, parsed.suite);
-  OPENPCC_ASSIGN_OR_RETURN(auto context, crypto::SetupRecipient(parsed.suite, enc, *parsed.key->private_key,
-                                                                RequestInfo(kChunkedRequestLabel, header_bytes)));
+  OPENPCC_ASSIGN_OR_RETURN(auto context, WithPrefix(crypto::SetupRecipient(parsed.suite, enc, *parsed.key->private_key,
+                                                                RequestInfo(kChunkedRequestLabel, header_bytes))));
   OPENPCC_ASSIGN_OR_RETURN(secret_, ExportResponseSecret(context, kChunkedResponseLabel));
   suite_ = parsed.suite;
   key_id_ = parsed.key_id;

@@ -133,7 +133,14 @@ Result<SealedRequestWriter> SealedRequestWriter::Create(std::span<const SealedCa
   auto hasher = std::make_unique<crypto::Hasher>(crypto::HashId::kSha256);
   hasher->Update(wire.view());
   OPENPCC_ASSIGN_OR_RETURN(auto cipher, CounterChunkCipher::Create(body_aead, dek.view(), body_nonce));
-  ChunkWriter body(std::make_unique<CounterChunkCipher>(std::move(cipher)), options.limits);
+  // max_total covers the whole request, as the node counts it.
+  if (wire.size() >= options.limits.max_total) {
+    return Error(ErrorCode::kOutOfRange, "sealed: header and candidates alone exceed the limit of " +
+                                             std::to_string(options.limits.max_total) + " bytes");
+  }
+  ChunkLimits body_limits = options.limits;
+  body_limits.max_total -= wire.size();
+  ChunkWriter body(std::make_unique<CounterChunkCipher>(std::move(cipher)), body_limits);
   crypto::Hasher* digest = hasher.get();
   body.set_observer([digest](ByteView ciphertext) { HashChunk(*digest, ciphertext); });
   Append(out, wire.view());
@@ -318,7 +325,10 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
   enc_ = ToBytes(own_enc);
   node_id_ = key->node_id;
   context_ = std::make_unique<crypto::HpkeContext>(std::move(context).value());
-  body_ = std::make_unique<ChunkReader>(std::make_unique<CounterChunkCipher>(std::move(cipher)), limits_);
+  // max_total covers the whole request: the body may use what the header and candidates left.
+  ChunkLimits body_limits = limits_;
+  body_limits.max_total -= prelude_length;  // prelude_length <= max_total, checked by Push
+  body_ = std::make_unique<ChunkReader>(std::make_unique<CounterChunkCipher>(std::move(cipher)), body_limits);
   crypto::Hasher* digest = hasher_.get();
   body_->set_observer([digest](ByteView ciphertext) { HashChunk(*digest, ciphertext); });
   // Whatever followed the candidates is the start of the body.
@@ -329,7 +339,7 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
 Status SealedRequestReader::Push(ByteView bytes, SecretBytes& out) {
   if (failed_) return Error(ErrorCode::kFailedPrecondition, "sealed: request stream already failed");
   if (!body_) {
-    if (bytes.size() > limits_.max_total) {
+    if (bytes.size() > limits_.max_total - prelude_.size()) {  // prelude_.size() <= max_total
       return Fail(Error(ErrorCode::kOutOfRange, "sealed: request exceeds the limit of " +
                                                     std::to_string(limits_.max_total) + " bytes"));
     }
