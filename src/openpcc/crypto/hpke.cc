@@ -65,15 +65,9 @@ Result<SecretBytes> LabeledExpand(KdfId kdf, ByteView suite_id, ByteView prk,
 }
 
 Result<HpkeSuite> HpkeSuiteFromIds(uint16_t kem_id, uint16_t kdf_id, uint16_t aead_id) {
-  auto hex = [](uint16_t v) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s = "0x";
-    for (int shift = 12; shift >= 0; shift -= 4) s.push_back(kDigits[(v >> shift) & 0xf]);
-    return s;
-  };
-  if (!IsKnownKem(kem_id)) return Error(ErrorCode::kUnsupported, "hpke: kem_id " + hex(kem_id) + " is not supported");
-  if (!IsKnownKdf(kdf_id)) return Error(ErrorCode::kUnsupported, "hpke: kdf_id " + hex(kdf_id) + " is not supported");
-  if (!IsKnownAead(aead_id)) return Error(ErrorCode::kUnsupported, "hpke: aead_id " + hex(aead_id) + " is not supported");
+  if (!IsKnownKem(kem_id)) return Error(ErrorCode::kUnsupported, "hpke: kem_id " + HexU16(kem_id) + " is not supported");
+  if (!IsKnownKdf(kdf_id)) return Error(ErrorCode::kUnsupported, "hpke: kdf_id " + HexU16(kdf_id) + " is not supported");
+  if (!IsKnownAead(aead_id)) return Error(ErrorCode::kUnsupported, "hpke: aead_id " + HexU16(aead_id) + " is not supported");
   return HpkeSuite{static_cast<KemId>(kem_id), static_cast<KdfId>(kdf_id), static_cast<AeadId>(aead_id)};
 }
 

@@ -23,6 +23,11 @@ std::string HexEncode(ByteView bytes) {
   return out;
 }
 
+std::string HexU16(uint16_t value) {
+  const uint8_t be[2] = {static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value & 0xff)};
+  return "0x" + HexEncode(be);
+}
+
 Result<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) {
     return Error(ErrorCode::kInvalidArgument, "hex: odd number of digits");

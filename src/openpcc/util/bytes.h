@@ -38,6 +38,8 @@ Bytes Concat(const Views&... views) {
 }
 
 std::string HexEncode(ByteView bytes);
+// "0x0020": how protocol identifiers (KEM, KDF, AEAD ids) appear in error messages.
+std::string HexU16(uint16_t value);
 // Accepts upper or lower case; fails on odd length or a non-hex character.
 Result<Bytes> HexDecode(std::string_view hex);
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "openpcc/wire/byte_reader.h"
@@ -256,12 +257,12 @@ uint8_t FramingIndicator(MessageKind kind, Framing framing) {
 
 // ---- Whole-message decoding: a StreamDecoder fed everything at once, collecting the parts --------
 
-class RequestCollector final : public StreamVisitor {
+// Collects the parts of one message; `Message` is Request or Response.
+template <typename Message>
+class Collector final : public StreamVisitor {
  public:
-  Status OnRequestHead(RequestHead head) override {
-    static_cast<RequestHead&>(message) = std::move(head);
-    return OkStatus();
-  }
+  Status OnRequestHead(RequestHead head) override { return TakeHead(std::move(head)); }
+  Status OnResponseHead(ResponseHead head) override { return TakeHead(std::move(head)); }
   Status OnContent(ByteView piece) override {
     Append(message.content, piece);
     return OkStatus();
@@ -270,24 +271,18 @@ class RequestCollector final : public StreamVisitor {
     message.trailers = std::move(trailers);
     return OkStatus();
   }
-  Request message;
-};
+  Message message;
 
-class ResponseCollector final : public StreamVisitor {
- public:
-  Status OnResponseHead(ResponseHead head) override {
-    static_cast<ResponseHead&>(message) = std::move(head);
-    return OkStatus();
+ private:
+  template <typename Head>
+  Status TakeHead(Head head) {
+    if constexpr (std::is_base_of_v<Head, Message>) {
+      static_cast<Head&>(message) = std::move(head);
+      return OkStatus();
+    } else {
+      return Error(ErrorCode::kInternal, "bhttp: head of the other message kind");
+    }
   }
-  Status OnContent(ByteView piece) override {
-    Append(message.content, piece);
-    return OkStatus();
-  }
-  Status OnTrailers(Fields trailers) override {
-    message.trailers = std::move(trailers);
-    return OkStatus();
-  }
-  Response message;
 };
 
 template <typename Collector>
@@ -329,12 +324,12 @@ Result<Bytes> EncodeResponse(const Response& response, const EncodeOptions& opti
 }
 
 Result<Request> DecodeRequest(ByteView message, const DecodeLimits& limits, EncodeOptions* layout) {
-  return DecodeWhole<RequestCollector>(MessageKind::kRequest, message, limits, layout);
+  return DecodeWhole<Collector<Request>>(MessageKind::kRequest, message, limits, layout);
 }
 
 Result<Response> DecodeResponse(ByteView message, const DecodeLimits& limits,
                                 EncodeOptions* layout) {
-  return DecodeWhole<ResponseCollector>(MessageKind::kResponse, message, limits, layout);
+  return DecodeWhole<Collector<Response>>(MessageKind::kResponse, message, limits, layout);
 }
 
 // ---- StreamVisitor ---------------------------------------------------------------------------------

@@ -23,13 +23,6 @@ struct OhttpAccess {
 
 namespace {
 
-std::string Hex16(uint16_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s = "0x";
-  for (int shift = 12; shift >= 0; shift -= 4) s.push_back(kDigits[(v >> shift) & 0xf]);
-  return s;
-}
-
 // Errors from lower layers ("hpke: ...", "p256: ...") reach callers as "ohttp: ...".
 template <typename T>
 Result<T> WithPrefix(Result<T> result) {
@@ -56,14 +49,33 @@ Bytes RequestInfo(std::string_view label, ByteView header) {
 
 Status CheckClientSuite(const KeyConfig& config, const SymmetricSuite& suite) {
   if (!config.Supports(suite)) {
-    return Error(ErrorCode::kInvalidArgument, "ohttp: suite (kdf " + Hex16(static_cast<uint16_t>(suite.kdf)) +
-                                                  ", aead " + Hex16(static_cast<uint16_t>(suite.aead)) +
+    return Error(ErrorCode::kInvalidArgument, "ohttp: suite (kdf " + HexU16(static_cast<uint16_t>(suite.kdf)) +
+                                                  ", aead " + HexU16(static_cast<uint16_t>(suite.aead)) +
                                                   ") is not offered by the key configuration");
   }
   if (suite.aead == crypto::AeadId::kExportOnly) {
     return Error(ErrorCode::kInvalidArgument, "ohttp: an export-only AEAD cannot carry a request");
   }
   return OkStatus();
+}
+
+struct ClientSetup {
+  Bytes header;
+  crypto::HpkeSender sender;
+};
+
+// The client's half of both OHTTP forms: check the suite, build the header, set up HPKE with
+// info = label || 0x00 || header.
+Result<ClientSetup> SetupClient(const KeyConfig& config, const SymmetricSuite& suite, std::string_view label,
+                                const OhttpTestingOptions* testing) {
+  OPENPCC_RETURN_IF_ERROR(CheckClientSuite(config, suite));
+  const HpkeSuite hpke_suite = config.HpkeSuiteFor(suite);
+  Bytes header = EncodeHeader(config.key_id, hpke_suite);
+  crypto::HpkeSenderOptions options;
+  if (testing != nullptr) options.ephemeral_key_for_testing = testing->ephemeral_key;
+  OPENPCC_ASSIGN_OR_RETURN(auto sender, crypto::SetupSender(hpke_suite, config.public_key,
+                                                            RequestInfo(label, header), options));
+  return ClientSetup{std::move(header), std::move(sender)};
 }
 
 struct ParsedHeader {
@@ -87,11 +99,11 @@ Result<ParsedHeader> ParseHeader(ByteReader& reader, std::span<const GatewayKey>
     return Error(ErrorCode::kUnknownKey, "ohttp: key_id " + std::to_string(key_id) + " is not a key of this gateway");
   }
   if (kem != static_cast<uint16_t>(key->config.kem)) {
-    return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + Hex16(kem) + " does not match key " + std::to_string(key_id));
+    return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + HexU16(kem) + " does not match key " + std::to_string(key_id));
   }
   OPENPCC_ASSIGN_OR_RETURN(HpkeSuite suite, WithPrefix(crypto::HpkeSuiteFromIds(kem, kdf, aead)));
   if (!key->config.Supports({suite.kdf, suite.aead}) || suite.aead == crypto::AeadId::kExportOnly) {
-    return Error(ErrorCode::kUnsupported, "ohttp: suite (kdf " + Hex16(kdf) + ", aead " + Hex16(aead) +
+    return Error(ErrorCode::kUnsupported, "ohttp: suite (kdf " + HexU16(kdf) + ", aead " + HexU16(aead) +
                                               ") is not offered by key " + std::to_string(key_id));
   }
   return ParsedHeader{key, suite, key_id};
@@ -134,14 +146,10 @@ Result<ResponseKeys> DeriveResponseKeys(const HpkeSuite& suite, ByteView respons
 
 Result<OhttpClientRequest> EncapsulateRequest(const KeyConfig& config, const SymmetricSuite& suite,
                                               ByteView request, const OhttpTestingOptions* testing) {
-  OPENPCC_RETURN_IF_ERROR(CheckClientSuite(config, suite));
-  const HpkeSuite hpke_suite = config.HpkeSuiteFor(suite);
-  const Bytes header = EncodeHeader(config.key_id, hpke_suite);
-  crypto::HpkeSenderOptions options;
-  if (testing != nullptr) options.ephemeral_key_for_testing = testing->ephemeral_key;
-  OPENPCC_ASSIGN_OR_RETURN(auto sender, crypto::SetupSender(hpke_suite, config.public_key,
-                                                            RequestInfo(kOhttpRequestLabel, header), options));
-  Bytes out = header;
+  OPENPCC_ASSIGN_OR_RETURN(auto client, SetupClient(config, suite, kOhttpRequestLabel, testing));
+  auto& sender = client.sender;
+  const HpkeSuite hpke_suite = sender.context.suite();
+  Bytes out = std::move(client.header);
   Append(out, sender.enc);
   OPENPCC_RETURN_IF_ERROR(sender.context.SealAppend({}, request, out));
   OPENPCC_ASSIGN_OR_RETURN(auto secret, ExportResponseSecret(sender.context, kOhttpResponseLabel));
@@ -200,15 +208,11 @@ Result<SecretBytes> OhttpClientContext::OpenResponse(ByteView encapsulated_respo
 Result<ChunkedRequestWriter> ChunkedRequestWriter::Create(const KeyConfig& config, const SymmetricSuite& suite,
                                                           Bytes& out, ChunkLimits limits,
                                                           const OhttpTestingOptions* testing) {
-  OPENPCC_RETURN_IF_ERROR(CheckClientSuite(config, suite));
-  const HpkeSuite hpke_suite = config.HpkeSuiteFor(suite);
-  const Bytes header = EncodeHeader(config.key_id, hpke_suite);
-  crypto::HpkeSenderOptions options;
-  if (testing != nullptr) options.ephemeral_key_for_testing = testing->ephemeral_key;
-  OPENPCC_ASSIGN_OR_RETURN(auto sender, crypto::SetupSender(hpke_suite, config.public_key,
-                                                            RequestInfo(kChunkedRequestLabel, header), options));
+  OPENPCC_ASSIGN_OR_RETURN(auto client, SetupClient(config, suite, kChunkedRequestLabel, testing));
+  auto& sender = client.sender;
+  const HpkeSuite hpke_suite = sender.context.suite();
   OPENPCC_ASSIGN_OR_RETURN(auto secret, ExportResponseSecret(sender.context, kChunkedResponseLabel));
-  Append(out, header);
+  Append(out, client.header);
   Append(out, sender.enc);
   ChunkWriter writer(std::make_unique<HpkeChunkCipher>(std::move(sender.context)), limits);
   return ChunkedRequestWriter(hpke_suite, std::move(sender.enc), std::move(secret), std::move(writer));
@@ -292,7 +296,7 @@ Status ChunkedRequestReader::Push(ByteView bytes, SecretBytes& out) {
         (void)peek.ReadU16(&kem);
         if (!crypto::IsKnownKem(kem)) {
           failed_ = true;
-          return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + Hex16(kem) + " is not supported");
+          return Error(ErrorCode::kUnsupported, "ohttp: kem_id " + HexU16(kem) + " is not supported");
         }
       }
       if (header_.size() == want && want > kOhttpHeaderLength) {

@@ -14,16 +14,9 @@ namespace {
 using crypto::HpkeSuite;
 using crypto::SecretBytes;
 
-std::string Hex16(uint16_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s = "0x";
-  for (int shift = 12; shift >= 0; shift -= 4) s.push_back(kDigits[(v >> shift) & 0xf]);
-  return s;
-}
-
 Status CheckBodyAead(uint16_t id) {
   if (!crypto::IsKnownAead(id) || id == static_cast<uint16_t>(crypto::AeadId::kExportOnly)) {
-    return Error(ErrorCode::kUnsupported, "sealed: body_aead_id " + Hex16(id) + " is not supported");
+    return Error(ErrorCode::kUnsupported, "sealed: body_aead_id " + HexU16(id) + " is not supported");
   }
   return OkStatus();
 }
@@ -304,9 +297,9 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
 
   if (own_suite.kem != key->config.kem || !key->config.Supports({own_suite.kdf, own_suite.aead})) {
     return Error(ErrorCode::kUnsupported, "sealed: this node's candidate uses suite (kem " +
-                                              Hex16(static_cast<uint16_t>(own_suite.kem)) + ", kdf " +
-                                              Hex16(static_cast<uint16_t>(own_suite.kdf)) + ", aead " +
-                                              Hex16(static_cast<uint16_t>(own_suite.aead)) +
+                                              HexU16(static_cast<uint16_t>(own_suite.kem)) + ", kdf " +
+                                              HexU16(static_cast<uint16_t>(own_suite.kdf)) + ", aead " +
+                                              HexU16(static_cast<uint16_t>(own_suite.aead)) +
                                               ") that its key configuration does not list");
   }
   auto context = crypto::SetupRecipient(own_suite, own_enc, *key->private_key, SealedRequestInfo(key->node_id, own_suite));
