@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "openpcc/util/bytes.h"
@@ -23,6 +25,29 @@ void Wipe(std::span<uint8_t> bytes);
 // Constant-time equality of two byte strings. Unequal lengths compare unequal; only the lengths,
 // which are public, influence the running time.
 bool ConstantTimeEqual(ByteView a, ByteView b);
+
+// An allocator whose deallocation wipes the memory first, so a container of plaintext leaves no
+// copy behind in freed heap — including the old buffers a growing container reallocates away from.
+// (Characters held inline by a short string's small-buffer optimisation live in the string object
+// itself; they are wiped only if that object lives in memory from this allocator.)
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
+  T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, size_t n) noexcept {
+    Wipe({reinterpret_cast<uint8_t*>(p), n * sizeof(T)});
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const WipingAllocator<U>&) const noexcept { return true; }
+};
+
+// Plaintext containers: decrypted requests and responses, header values, tokens.
+using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
+using SecretVector = std::vector<uint8_t, WipingAllocator<uint8_t>>;
 
 class SecretBytes {
  public:
