@@ -208,6 +208,15 @@ TEST_F(HpkeBehaviourTest, RejectsShortOrOneSidedPsk) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST_F(HpkeBehaviourTest, KeyScheduleVerifiesPskInputsAgainstMode) {
+  const Bytes shared(32, 7), psk(32, 1), psk_id = ToBytes("id");
+  EXPECT_EQ(KeySchedule(HpkeContext::Role::kSender, HpkeMode::kPsk, suite_, shared, {}, std::nullopt)
+                .error().message(), "hpke: psk mode without a psk");
+  EXPECT_EQ(KeySchedule(HpkeContext::Role::kSender, HpkeMode::kBase, suite_, shared, {}, HpkePsk{psk, psk_id})
+                .error().message(), "hpke: psk given in a non-psk mode");
+  EXPECT_TRUE(KeySchedule(HpkeContext::Role::kSender, HpkeMode::kAuthPsk, suite_, shared, {}, HpkePsk{psk, psk_id}).ok());
+}
+
 TEST_F(HpkeBehaviourTest, RejectsInvalidPublicKeys) {
   // Wrong length.
   EXPECT_EQ(SetupSender(suite_, Bytes(31, 9), {}).error().code(), ErrorCode::kMalformed);

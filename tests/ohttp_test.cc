@@ -138,6 +138,13 @@ TEST_F(OhttpGatewayTest, RejectsUnknownKeyId) {
   EXPECT_EQ(result.error().message(), "ohttp: key_id 8 is not a key of this gateway");
 }
 
+TEST_F(OhttpGatewayTest, RefusesKeySetWithRepeatedKeyId) {
+  auto request = EncapsulateRequest(config_, kAes128, ToBytes("hi"));
+  std::vector<GatewayKey> twice = {keys_[0], keys_[0]};
+  EXPECT_EQ(DecapsulateRequest(twice, request->encapsulated).error().message(),
+            "ohttp: the gateway has two keys with key_id 7");
+}
+
 TEST_F(OhttpGatewayTest, RejectsSuiteTheKeyDoesNotOffer) {
   auto request = EncapsulateRequest(config_, kAes128, ToBytes("hi"));
   request->encapsulated[6] = 0x03;  // aead -> ChaCha20-Poly1305, not offered

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "openpcc/crypto/hash.h"
 
 namespace openpcc::wire {
@@ -355,6 +357,43 @@ TEST_F(SealedTest, SizeLimitCountsTheWholeRequestHoweverItIsSplit) {
   auto writer = SealedRequestWriter::Create(Candidates(), out, options);
   ASSERT_TRUE(writer.ok());
   EXPECT_EQ(writer->Finish(Bytes(20, 1), out).error().code(), ErrorCode::kOutOfRange);
+}
+
+TEST_F(SealedTest, ReplayCheckSeesEncBeforeAnyPlaintextAndCanRefuse) {
+  const Bytes wire = Seal();
+  std::set<Bytes> seen;
+  auto replay_table = [&seen](ByteView enc) -> Status {
+    if (!seen.insert(ToBytes(enc)).second) return Error(ErrorCode::kReplay, "enc seen before");
+    return OkStatus();
+  };
+  SealedRequestReader first({nodes_[0].key}, {}, replay_table);
+  SecretBytes plaintext;
+  ASSERT_TRUE(first.Push(wire, plaintext).ok());
+  ASSERT_TRUE(first.Finish(plaintext).ok());
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ(*seen.begin(), ToBytes(first.enc()));
+
+  SealedRequestReader replayed({nodes_[0].key}, {}, replay_table);
+  SecretBytes replayed_plaintext;
+  auto status = replayed.Push(wire, replayed_plaintext);
+  EXPECT_EQ(status.error().code(), ErrorCode::kReplay);
+  EXPECT_EQ(status.error().message(), "sealed: enc seen before");
+  EXPECT_TRUE(replayed_plaintext.empty());  // not one body byte was decrypted
+}
+
+TEST_F(SealedTest, ReaderAndResponseWriterAreSingleUse) {
+  std::optional<SealedRequestReader> reader;
+  ASSERT_TRUE(Open(0, Seal(), nullptr, &reader).ok());
+  SecretBytes more;
+  EXPECT_EQ(reader->Finish(more).error().message(), "sealed: request stream already finished");
+  Bytes response;
+  ASSERT_TRUE(reader->MakeResponseWriter(response).ok());
+  EXPECT_EQ(reader->MakeResponseWriter(response).error().message(), "sealed: response already started");
+  SealedRequestReader failed({nodes_[0].key});
+  Bytes broken = Seal();
+  broken[0] = 9;
+  EXPECT_FALSE(failed.Push(broken, more).ok());
+  EXPECT_EQ(failed.MakeResponseWriter(response).error().code(), ErrorCode::kFailedPrecondition);
 }
 
 // ---- Refusals by the client ----

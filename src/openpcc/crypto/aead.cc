@@ -35,6 +35,18 @@ Result<EvpCipherCtxPtr> NewKeyedContext(AeadId id, ByteView key, bool encrypt) {
 
 }  // namespace
 
+Result<AeadNonce> CounterNonce(ByteView base_nonce, uint64_t counter) {
+  if (base_nonce.size() != kAeadNonceLength) {
+    return Error(ErrorCode::kInvalidArgument, "aead: base nonce is not Nn bytes");
+  }
+  AeadNonce nonce;
+  for (size_t i = 0; i < kAeadNonceLength; ++i) nonce[i] = base_nonce[i];
+  for (size_t i = 0; i < sizeof(counter); ++i) {
+    nonce[kAeadNonceLength - 1 - i] = static_cast<uint8_t>(nonce[kAeadNonceLength - 1 - i] ^ (counter >> (8 * i)));
+  }
+  return nonce;
+}
+
 bool IsKnownAead(uint16_t id) { return (id >= 1 && id <= 3) || id == 0xFFFF; }
 
 size_t AeadKeyLength(AeadId id) {
@@ -47,7 +59,7 @@ size_t AeadKeyLength(AeadId id) {
   return 0;
 }
 
-size_t AeadNonceLength(AeadId id) { return id == AeadId::kExportOnly ? 0 : 12; }
+size_t AeadNonceLength(AeadId id) { return id == AeadId::kExportOnly ? 0 : kAeadNonceLength; }
 size_t AeadTagLength(AeadId id) { return id == AeadId::kExportOnly ? 0 : kAeadTagLength; }
 
 Result<AeadKey> AeadKey::Create(AeadId id, ByteView key) {

@@ -9,6 +9,7 @@
 // Thread safety: an AeadKey is single-threaded (its cipher contexts are reused per call).
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "openpcc/crypto/openssl_ptr.h"
@@ -25,7 +26,13 @@ enum class AeadId : uint16_t {
   kExportOnly = 0xFFFF,
 };
 
-inline constexpr size_t kAeadTagLength = 16;  // Nt for all three AEADs.
+inline constexpr size_t kAeadTagLength = 16;    // Nt for all three AEADs.
+inline constexpr size_t kAeadNonceLength = 12;  // Nn for all three AEADs.
+using AeadNonce = std::array<uint8_t, kAeadNonceLength>;
+
+// base_nonce XOR I2OSP(counter, Nn): the per-message nonce of an HPKE context (RFC 9180 §5.2) and
+// of a chunk stream. Fails unless base_nonce is Nn bytes.
+Result<AeadNonce> CounterNonce(ByteView base_nonce, uint64_t counter);
 
 bool IsKnownAead(uint16_t id);
 // Nk, Nn, Nt (RFC 9180 Table 5). Export-only has 0 for all three.

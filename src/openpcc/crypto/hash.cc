@@ -51,14 +51,19 @@ Hasher::Hasher(HashId id) : id_(id), ctx_(EVP_MD_CTX_new()) {
 }
 
 void Hasher::Update(ByteView data) {
+  if (!ctx_ || finished_) DieOn("Hasher::Update after Finish");
   if (data.empty()) return;
   if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) DieOn("EVP_DigestUpdate");
 }
 
 Bytes Hasher::Finish() {
+  if (!ctx_ || finished_) DieOn("Hasher::Finish twice");
+  finished_ = true;
   Bytes out(HashLength(id_));
   unsigned int length = 0;
-  if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &length) != 1) DieOn("EVP_DigestFinal_ex");
+  if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &length) != 1 || length != out.size()) {
+    DieOn("EVP_DigestFinal_ex");
+  }
   return out;
 }
 

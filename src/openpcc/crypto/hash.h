@@ -27,13 +27,15 @@ class Hasher {
   Hasher(Hasher&&) noexcept = default;
   Hasher& operator=(Hasher&&) noexcept = default;
 
+  // Update or Finish after Finish (or on a moved-from hasher) aborts: it is a programming error
+  // that would otherwise hash into a finalised OpenSSL context.
   void Update(ByteView data);
-  // Returns the digest; the hasher may not be updated afterwards.
   Bytes Finish();
 
  private:
   HashId id_;
   EvpMdCtxPtr ctx_;
+  bool finished_ = false;
 };
 
 }  // namespace openpcc::crypto

@@ -28,7 +28,12 @@ HpkeMode ModeOf(bool has_psk, bool has_auth) {
   return has_auth ? HpkeMode::kAuth : HpkeMode::kBase;
 }
 
-Status VerifyPsk(const std::optional<HpkePsk>& psk) {
+// VerifyPSKInputs (RFC 9180 §5.1): a PSK is given exactly in the psk modes, and then in full.
+Status VerifyPsk(HpkeMode mode, const std::optional<HpkePsk>& psk) {
+  const bool psk_mode = mode == HpkeMode::kPsk || mode == HpkeMode::kAuthPsk;
+  if (psk_mode != psk.has_value()) {
+    return Error(ErrorCode::kInvalidArgument, psk_mode ? "hpke: psk mode without a psk" : "hpke: psk given in a non-psk mode");
+  }
   if (!psk) return OkStatus();
   if (psk->psk.empty() || psk->psk_id.empty()) {
     return Error(ErrorCode::kInvalidArgument, "hpke: psk and psk_id must both be non-empty");
@@ -74,7 +79,7 @@ Result<HpkeSuite> HpkeSuiteFromIds(uint16_t kem_id, uint16_t kdf_id, uint16_t ae
 Result<HpkeContext> KeySchedule(HpkeContext::Role role, HpkeMode mode, const HpkeSuite& suite,
                                 ByteView shared_secret, ByteView info,
                                 const std::optional<HpkePsk>& psk) {
-  OPENPCC_RETURN_IF_ERROR(VerifyPsk(psk));
+  OPENPCC_RETURN_IF_ERROR(VerifyPsk(mode, psk));
   const Bytes suite_id = HpkeSuiteId(suite);
   const ByteView psk_bytes = psk ? psk->psk : ByteView{};
   const ByteView psk_id = psk ? psk->psk_id : ByteView{};
@@ -118,24 +123,16 @@ Result<HpkeContext> SetupRecipient(const HpkeSuite& suite, ByteView enc, const D
   return KeySchedule(HpkeContext::Role::kRecipient, mode, suite, shared_secret.view(), info, options.psk);
 }
 
-Result<bool> HpkeContext::NextNonce(uint8_t* nonce) {
+Result<AeadNonce> HpkeContext::NextNonce() const {
   if (!key_) return Error(ErrorCode::kFailedPrecondition, "hpke: export-only context cannot seal or open");
   if (exhausted_) return Error(ErrorCode::kFailedPrecondition, "hpke: message limit reached");
-  const size_t nn = base_nonce_.size();
-  for (size_t i = 0; i < nn; ++i) nonce[i] = base_nonce_.data()[i];
-  // I2OSP(seq, Nn) occupies the last 8 bytes at most; the leading bytes stay as the base nonce.
-  for (size_t i = 0; i < 8 && i < nn; ++i) {
-    nonce[nn - 1 - i] = static_cast<uint8_t>(nonce[nn - 1 - i] ^ static_cast<uint8_t>(sequence_ >> (8 * i)));
-  }
-  return true;
+  return CounterNonce(base_nonce_.view(), sequence_);
 }
 
 Status HpkeContext::SealAppend(ByteView aad, ByteView plaintext, Bytes& out) {
   if (role_ != Role::kSender) return Error(ErrorCode::kFailedPrecondition, "hpke: a recipient context cannot seal");
-  uint8_t nonce[12];
-  OPENPCC_ASSIGN_OR_RETURN(bool ignored, NextNonce(nonce));
-  (void)ignored;
-  OPENPCC_RETURN_IF_ERROR(key_->SealAppend(ByteView(nonce, base_nonce_.size()), aad, plaintext, out));
+  OPENPCC_ASSIGN_OR_RETURN(const AeadNonce nonce, NextNonce());
+  OPENPCC_RETURN_IF_ERROR(key_->SealAppend(nonce, aad, plaintext, out));
   if (++sequence_ == 0) exhausted_ = true;
   return OkStatus();
 }
@@ -148,10 +145,8 @@ Result<Bytes> HpkeContext::Seal(ByteView aad, ByteView plaintext) {
 
 Result<SecretBytes> HpkeContext::Open(ByteView aad, ByteView ciphertext) {
   if (role_ != Role::kRecipient) return Error(ErrorCode::kFailedPrecondition, "hpke: a sender context cannot open");
-  uint8_t nonce[12];
-  OPENPCC_ASSIGN_OR_RETURN(bool ignored, NextNonce(nonce));
-  (void)ignored;
-  OPENPCC_ASSIGN_OR_RETURN(auto plaintext, key_->Open(ByteView(nonce, base_nonce_.size()), aad, ciphertext));
+  OPENPCC_ASSIGN_OR_RETURN(const AeadNonce nonce, NextNonce());
+  OPENPCC_ASSIGN_OR_RETURN(auto plaintext, key_->Open(nonce, aad, ciphertext));
   // The sequence advances only on success, so a forged message does not desynchronise the stream.
   if (++sequence_ == 0) exhausted_ = true;
   return plaintext;

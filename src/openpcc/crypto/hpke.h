@@ -83,7 +83,7 @@ class HpkeContext {
               SecretBytes exporter_secret)
       : role_(role), suite_(suite), key_(std::move(key)), base_nonce_(std::move(base_nonce)),
         exporter_secret_(std::move(exporter_secret)) {}
-  Result<bool> NextNonce(uint8_t* nonce);
+  Result<AeadNonce> NextNonce() const;
 
   Role role_;
   HpkeSuite suite_;

@@ -1,6 +1,6 @@
 // crypto/hpke_labels.h — LabeledExtract and LabeledExpand of RFC 9180 §4, shared by the KEM and
 // the key schedule. `suite_id` is "KEM" || kem_id for the KEM, "HPKE" || kem || kdf || aead for the
-// key schedule. Internal to crypto/.
+// key schedule. Internal to crypto/. Pure functions; thread-safe.
 #pragma once
 
 #include <string_view>

@@ -12,7 +12,6 @@
 namespace openpcc::crypto {
 namespace {
 
-using EcGroupPtr = std::unique_ptr<EC_GROUP, OpenSslDeleter<EC_GROUP, EC_GROUP_free>>;
 using EcPointPtr = std::unique_ptr<EC_POINT, OpenSslDeleter<EC_POINT, EC_POINT_free>>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM, OSSL_PARAM_free>>;
@@ -84,7 +83,8 @@ Result<EvpPkeyPtr> PublicKeyObject(KemId kem, ByteView public_key) {
     if (!key) return OpenSslError("x25519: public key import");
     return key;
   }
-  if (public_key[0] != 0x04) {
+  if (P256Group() == nullptr) return OpenSslError("p256: group");
+  if (public_key.front() != 0x04) {
     return Error(ErrorCode::kMalformed, "p256: public key is not an uncompressed point");
   }
   // Decode explicitly so that a point off the curve is refused here, not at first use.
@@ -102,8 +102,12 @@ Result<EvpPkeyPtr> PublicKeyObject(KemId kem, ByteView public_key) {
 
 // Builds a P-256 key pair from a scalar in [1, n-1].
 Result<EvpPkeyPtr> P256FromScalar(ByteView scalar_bytes) {
-  BignumPtr scalar(BN_bin2bn(scalar_bytes.data(), static_cast<int>(scalar_bytes.size()), nullptr));
-  if (!scalar) return OpenSslError("p256: BN_bin2bn");
+  if (P256Group() == nullptr) return OpenSslError("p256: group");
+  // A secure BIGNUM: OSSL_PARAM_BLD then copies the scalar into its secure (cleansed) block.
+  BignumPtr scalar(BN_secure_new());
+  if (!scalar || BN_bin2bn(scalar_bytes.data(), static_cast<int>(scalar_bytes.size()), scalar.get()) == nullptr) {
+    return OpenSslError("p256: BN_bin2bn");
+  }
   const BIGNUM* order = EC_GROUP_get0_order(P256Group());
   if (BN_is_zero(scalar.get()) || BN_cmp(scalar.get(), order) >= 0) {
     return Error(ErrorCode::kInvalidArgument, "p256: private key is not in [1, n-1]");

@@ -1,7 +1,8 @@
 // crypto/openssl_ptr.h — RAII ownership of OpenSSL objects.
 //
 // Every OpenSSL object in OpenPCC lives in one of these unique_ptrs, freed by its own free
-// function; no business logic calls an *_free function directly.
+// function; no business logic calls an *_free function directly. BignumPtr clears on free.
+// Thread safety: as the wrapped OpenSSL object (none of these is shared across threads here).
 #pragma once
 
 #include <memory>

@@ -1,7 +1,8 @@
 // crypto/random.h — OpenPCC's one source of randomness: OpenSSL's CSPRNG (RAND_bytes).
 //
 // Every key, nonce and sample in OpenPCC comes from here. There is no seedable or test mode: tests
-// that need fixed values pass them explicitly (for example HPKE's *ForTesting setup functions).
+// that need fixed values pass them explicitly (HpkeSenderOptions::ephemeral_key_for_testing,
+// OhttpTestingOptions, SealedTestingValues), which production code never sets.
 // Thread-safe (OpenSSL's DRBG is per thread).
 #pragma once
 

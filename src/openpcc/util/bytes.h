@@ -1,7 +1,8 @@
 // util/bytes.h — byte buffers and views shared by every module, and hex for tests and tools.
 //
-// `Bytes` owns public bytes (ciphertexts, encodings). Secret bytes use crypto::SecretBytes, which
-// wipes itself; never put a key in `Bytes`.
+// `Bytes` owns public bytes (ciphertexts, encodings). Secret bytes use crypto::SecretBytes (or the
+// wiping containers beside it), which wipe themselves; never put a key or plaintext in `Bytes`.
+// Thread safety: plain values and pure functions.
 #pragma once
 
 #include <cstdint>

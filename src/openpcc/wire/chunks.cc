@@ -25,30 +25,27 @@ Result<SecretBytes> HpkeChunkCipher::Open(ByteView ciphertext, bool final) {
 
 Result<CounterChunkCipher> CounterChunkCipher::Create(crypto::AeadId aead, ByteView key,
                                                       ByteView base_nonce) {
-  if (base_nonce.size() != crypto::AeadNonceLength(aead) || base_nonce.size() != 12) {
+  if (base_nonce.size() != crypto::AeadNonceLength(aead)) {
     return Error(ErrorCode::kInvalidArgument, "chunks: base nonce is not Nn bytes");
   }
   OPENPCC_ASSIGN_OR_RETURN(auto aead_key, crypto::AeadKey::Create(aead, key));
   return CounterChunkCipher(std::move(aead_key), SecretBytes(base_nonce));
 }
 
-Status CounterChunkCipher::NextNonce(uint8_t (&nonce)[12]) {
+Result<crypto::AeadNonce> CounterChunkCipher::NextNonce() {
   if (exhausted_) return Error(ErrorCode::kFailedPrecondition, "chunks: chunk counter exhausted");
-  std::copy(base_nonce_.view().begin(), base_nonce_.view().end(), nonce);
-  for (size_t i = 0; i < 8; ++i) nonce[11 - i] = static_cast<uint8_t>(nonce[11 - i] ^ (counter_ >> (8 * i)));
+  OPENPCC_ASSIGN_OR_RETURN(const crypto::AeadNonce nonce, crypto::CounterNonce(base_nonce_.view(), counter_));
   if (++counter_ == 0) exhausted_ = true;  // the counter never wraps
-  return OkStatus();
+  return nonce;
 }
 
 Status CounterChunkCipher::Seal(ByteView plaintext, bool final, Bytes& out) {
-  uint8_t nonce[12];
-  OPENPCC_RETURN_IF_ERROR(NextNonce(nonce));
+  OPENPCC_ASSIGN_OR_RETURN(const crypto::AeadNonce nonce, NextNonce());
   return key_.SealAppend(nonce, FinalAad(final), plaintext, out);
 }
 
 Result<SecretBytes> CounterChunkCipher::Open(ByteView ciphertext, bool final) {
-  uint8_t nonce[12];
-  OPENPCC_RETURN_IF_ERROR(NextNonce(nonce));
+  OPENPCC_ASSIGN_OR_RETURN(const crypto::AeadNonce nonce, NextNonce());
   return key_.Open(nonce, FinalAad(final), ciphertext);
 }
 

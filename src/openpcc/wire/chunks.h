@@ -34,10 +34,13 @@ namespace openpcc::wire {
 
 inline constexpr std::string_view kFinalChunkAad = "final";
 
+// The defaults bound a request (DESIGN §2.2: 1 MiB). Responses stream long completions and use
+// kResponseChunkLimits unless the caller sets its own.
 struct ChunkLimits {
   size_t max_chunk_ciphertext = 64 * 1024 + crypto::kAeadTagLength;
   size_t max_total = 1024 * 1024;
 };
+inline constexpr ChunkLimits kResponseChunkLimits{64 * 1024 + crypto::kAeadTagLength, 256 * 1024 * 1024};
 
 // Seals or opens one chunk at a time, in order. `final` selects AAD "final".
 class ChunkCipher {
@@ -69,7 +72,7 @@ class CounterChunkCipher final : public ChunkCipher {
  private:
   CounterChunkCipher(crypto::AeadKey key, crypto::SecretBytes base_nonce)
       : key_(std::move(key)), base_nonce_(std::move(base_nonce)) {}
-  Status NextNonce(uint8_t (&nonce)[12]);
+  Result<crypto::AeadNonce> NextNonce();
 
   crypto::AeadKey key_;
   crypto::SecretBytes base_nonce_;

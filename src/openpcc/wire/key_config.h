@@ -9,6 +9,13 @@
 // identifier. Parsing a list skips configs (and suites) this implementation does not support, as
 // RFC 9458 §3.2 asks of clients, but fails on any structural error and on a list with no usable
 // config.
+//
+// A node_id is computed over EncodeKeyConfig(config). For a config from ParseKeyConfig that is the
+// published bytes exactly (strict parsing round-trips byte for byte; the fuzz target checks it).
+// Configs from ParseKeyConfigList may have dropped unsupported suites, so never take a node's id
+// from a list: nodes publish exactly one config each (DESIGN §2.5).
+//
+// Thread safety: plain values and pure functions.
 #pragma once
 
 #include <cstdint>

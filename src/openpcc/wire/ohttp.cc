@@ -93,7 +93,12 @@ Result<ParsedHeader> ParseHeader(ByteReader& reader, std::span<const GatewayKey>
   }
   const GatewayKey* key = nullptr;
   for (const auto& candidate : keys) {
-    if (candidate.config.key_id == key_id) key = &candidate;
+    if (candidate.config.key_id != key_id) continue;
+    if (key != nullptr) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "ohttp: the gateway has two keys with key_id " + std::to_string(key_id));
+    }
+    key = &candidate;
   }
   if (key == nullptr) {
     return Error(ErrorCode::kUnknownKey, "ohttp: key_id " + std::to_string(key_id) + " is not a key of this gateway");
@@ -113,22 +118,23 @@ Result<SecretBytes> ExportResponseSecret(const crypto::HpkeContext& context, std
   return context.Export(AsBytes(label), ResponseNonceLength(context.suite().aead));
 }
 
-Result<Bytes> ChooseResponseNonce(const HpkeSuite& suite, const OhttpTestingOptions* testing) {
-  Bytes nonce(ResponseNonceLength(suite.aead));
-  if (testing != nullptr && !testing->response_nonce.empty()) {
-    if (testing->response_nonce.size() != nonce.size()) {
-      return Error(ErrorCode::kInvalidArgument, "ohttp: testing response nonce has the wrong length");
-    }
-    return ToBytes(testing->response_nonce);
-  }
-  crypto::RandomBytes(nonce);
-  return nonce;
-}
 
 }  // namespace
 
 size_t ResponseNonceLength(crypto::AeadId aead) {
   return std::max(crypto::AeadNonceLength(aead), crypto::AeadKeyLength(aead));
+}
+
+Result<Bytes> MakeResponseNonce(crypto::AeadId aead, ByteView fixed_for_testing) {
+  Bytes nonce(ResponseNonceLength(aead));
+  if (!fixed_for_testing.empty()) {
+    if (fixed_for_testing.size() != nonce.size()) {
+      return Error(ErrorCode::kInvalidArgument, "response nonce for testing has the wrong length");
+    }
+    return ToBytes(fixed_for_testing);
+  }
+  crypto::RandomBytes(nonce);
+  return nonce;
 }
 
 Result<ResponseKeys> DeriveResponseKeys(const HpkeSuite& suite, ByteView response_secret, ByteView enc,
@@ -178,7 +184,7 @@ Result<OhttpGatewayRequest> DecapsulateRequest(std::span<const GatewayKey> keys,
 Result<Bytes> OhttpServerContext::SealResponse(ByteView response, const OhttpTestingOptions* testing) {
   if (used_) return Error(ErrorCode::kFailedPrecondition, "ohttp: response already sealed");
   used_ = true;
-  OPENPCC_ASSIGN_OR_RETURN(Bytes nonce, ChooseResponseNonce(suite_, testing));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes nonce, MakeResponseNonce(suite_.aead, testing != nullptr ? testing->response_nonce : ByteView{}));
   OPENPCC_ASSIGN_OR_RETURN(auto keys, DeriveResponseKeys(suite_, secret_.view(), enc_, nonce));
   OPENPCC_ASSIGN_OR_RETURN(auto aead, crypto::AeadKey::Create(suite_.aead, keys.key.view()));
   Bytes out = std::move(nonce);
@@ -327,12 +333,16 @@ Status ChunkedRequestReader::Finish(SecretBytes& out) {
 }
 
 Result<ChunkedRequestReader::ResponseWriter> ChunkedRequestReader::MakeResponseWriter(
-    Bytes& out, ChunkLimits limits, const OhttpTestingOptions* testing) const {
+    Bytes& out, ChunkLimits limits, const OhttpTestingOptions* testing) {
+  if (failed_) return Error(ErrorCode::kFailedPrecondition, "ohttp: request stream failed; no response");
   if (!reader_) return Error(ErrorCode::kFailedPrecondition, "ohttp: request header not yet received");
-  OPENPCC_ASSIGN_OR_RETURN(Bytes nonce, ChooseResponseNonce(suite_, testing));
+  if (response_started_) return Error(ErrorCode::kFailedPrecondition, "ohttp: response already started");
+  response_started_ = true;
+  OPENPCC_ASSIGN_OR_RETURN(Bytes nonce, MakeResponseNonce(suite_.aead, testing != nullptr ? testing->response_nonce : ByteView{}));
   OPENPCC_ASSIGN_OR_RETURN(auto keys, DeriveResponseKeys(suite_, secret_.view(), enc_, nonce));
   OPENPCC_ASSIGN_OR_RETURN(auto cipher, CounterChunkCipher::Create(suite_.aead, keys.key.view(), keys.nonce.view()));
   Append(out, nonce);
+  secret_.Clear();
   return ResponseWriter(ChunkWriter(std::make_unique<CounterChunkCipher>(std::move(cipher)), limits));
 }
 

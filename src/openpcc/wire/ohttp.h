@@ -11,6 +11,9 @@
 // context and a fresh response nonce (RFC 9458 §4.4), so a response cannot be moved to another
 // request.
 //
+// A gateway's keys must have distinct key_ids (at most two during rotation); a set with a repeated
+// key_id is refused rather than resolved silently.
+//
 // Thread safety: contexts are single-threaded; GatewayKey may be shared.
 #pragma once
 
@@ -35,7 +38,8 @@ inline constexpr std::string_view kChunkedRequestLabel = "message/bhttp chunked 
 inline constexpr std::string_view kChunkedResponseLabel = "message/bhttp chunked response";
 inline constexpr size_t kOhttpHeaderLength = 7;  // key_id(1) kem_id(2) kdf_id(2) aead_id(2)
 
-// Fixed values for reproducing published test vectors; production code passes none.
+// Fixed values for reproducing published test vectors; production code passes none. A fixed
+// ephemeral key or response nonce used twice reuses AEAD nonces: never outside tests.
 struct OhttpTestingOptions {
   const crypto::DhPrivateKey* ephemeral_key = nullptr;
   ByteView response_nonce;
@@ -49,6 +53,8 @@ struct GatewayKey {
 
 // max(Nn, Nk) of the AEAD: the length of the response nonce and the exported response secret.
 size_t ResponseNonceLength(crypto::AeadId aead);
+// A fresh response nonce from the CSPRNG, or `fixed_for_testing` (test vectors only) if given.
+Result<Bytes> MakeResponseNonce(crypto::AeadId aead, ByteView fixed_for_testing = {});
 
 // RFC 9458 §4.4 key derivation: salt = enc || response_nonce, prk = Extract(salt, secret),
 // key = Expand(prk, "key", Nk), nonce = Expand(prk, "nonce", Nn).
@@ -122,7 +128,7 @@ class ChunkedRequestWriter {
 
   // A reader for the response stream (available at once: the gateway may answer early).
   class ResponseReader;
-  ResponseReader MakeResponseReader(ChunkLimits limits = {}) const;
+  ResponseReader MakeResponseReader(ChunkLimits limits = kResponseChunkLimits) const;
 
  private:
   ChunkedRequestWriter(crypto::HpkeSuite suite, Bytes enc, crypto::SecretBytes secret, ChunkWriter writer)
@@ -165,9 +171,9 @@ class ChunkedRequestReader {
   uint8_t key_id() const { return key_id_; }
 
   class ResponseWriter;
-  // Available once the header is complete. Appends the response nonce to `out`.
-  Result<ResponseWriter> MakeResponseWriter(Bytes& out, ChunkLimits limits = {},
-                                            const OhttpTestingOptions* testing = nullptr) const;
+  // Available once the header is complete; single use. Appends the response nonce to `out`.
+  Result<ResponseWriter> MakeResponseWriter(Bytes& out, ChunkLimits limits = kResponseChunkLimits,
+                                            const OhttpTestingOptions* testing = nullptr);
 
  private:
   Status ParseHeader();
@@ -180,6 +186,7 @@ class ChunkedRequestReader {
   crypto::SecretBytes secret_;
   std::unique_ptr<ChunkReader> reader_;
   bool failed_ = false;
+  bool response_started_ = false;
 };
 
 class ChunkedRequestReader::ResponseWriter {

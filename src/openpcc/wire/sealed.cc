@@ -37,9 +37,9 @@ Bytes ResponseExportContext(ByteView node_id, ByteView request_digest) {
 
 // The digest covers each body chunk as encode(8, len(c)) || c.
 void HashChunk(crypto::Hasher& hasher, ByteView ciphertext) {
-  uint8_t length[8];
-  for (size_t i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(ciphertext.size()) >> (56 - 8 * i));
-  hasher.Update(ByteView(length, 8));
+  ByteWriter length(8);
+  length.WriteU64(ciphertext.size());
+  hasher.Update(length.view());
   hasher.Update(ciphertext);
 }
 
@@ -134,8 +134,8 @@ Result<SealedRequestWriter> SealedRequestWriter::Create(std::span<const SealedCa
   ChunkLimits body_limits = options.limits;
   body_limits.max_total -= wire.size();
   ChunkWriter body(std::make_unique<CounterChunkCipher>(std::move(cipher)), body_limits);
-  crypto::Hasher* digest = hasher.get();
-  body.set_observer([digest](ByteView ciphertext) { HashChunk(*digest, ciphertext); });
+  crypto::Hasher* digest_hasher = hasher.get();
+  body.set_observer([digest_hasher](ByteView ciphertext) { HashChunk(*digest_hasher, ciphertext); });
   Append(out, wire.view());
   return SealedRequestWriter(std::move(states), std::move(hasher), std::move(body));
 }
@@ -219,8 +219,11 @@ Result<NodeKey> MakeNodeKey(KeyConfig config, std::shared_ptr<const crypto::DhPr
   return NodeKey{std::move(config), std::move(node_id), std::move(private_key)};
 }
 
-SealedRequestReader::SealedRequestReader(std::vector<NodeKey> keys, ChunkLimits limits)
-    : keys_(std::move(keys)), limits_(limits), hasher_(std::make_unique<crypto::Hasher>(crypto::HashId::kSha256)) {}
+SealedRequestReader::SealedRequestReader(std::vector<NodeKey> keys, ChunkLimits limits, ReplayCheck replay_check)
+    : keys_(std::move(keys)),
+      limits_(limits),
+      replay_check_(std::move(replay_check)),
+      hasher_(std::make_unique<crypto::Hasher>(crypto::HashId::kSha256)) {}
 
 SealedRequestReader::~SealedRequestReader() = default;
 
@@ -253,13 +256,13 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
   const NodeKey* key = nullptr;
   for (size_t i = 0; i < count; ++i) {
     for (size_t j = 0; j < i; ++j) {
-      if (std::equal(node_ids[i].begin(), node_ids[i].end(), node_ids[j].begin())) {
+      if (std::ranges::equal(node_ids[i], node_ids[j])) {
         return Error(ErrorCode::kMalformed, "sealed: duplicate node_id at candidates " + std::to_string(j) +
                                                 " and " + std::to_string(i));
       }
     }
     for (const auto& k : keys_) {
-      if (!std::equal(k.node_id.begin(), k.node_id.end(), node_ids[i].begin())) continue;
+      if (!std::ranges::equal(k.node_id, node_ids[i])) continue;
       if (key != nullptr) {
         return Error(ErrorCode::kMalformed, "sealed: more than one candidate is this node");
       }
@@ -312,6 +315,11 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
                  "sealed: wrapped_dek does not open (header, candidate list or key changed)");
   }
   OPENPCC_ASSIGN_OR_RETURN(auto cipher, CounterChunkCipher::Create(body_aead_id, dek->view(), body_nonce));
+  // The replay table sees enc before a single body byte is decrypted.
+  if (replay_check_) {
+    Status fresh = replay_check_(own_enc);
+    if (!fresh.ok()) return Error(fresh.error().code(), "sealed: " + fresh.error().message());
+  }
 
   hasher_->Update(ByteView(prelude_).first(prelude_length));
   suite_ = own_suite;
@@ -322,8 +330,8 @@ Result<bool> SealedRequestReader::TryParsePrelude() {
   ChunkLimits body_limits = limits_;
   body_limits.max_total -= prelude_length;  // prelude_length <= max_total, checked by Push
   body_ = std::make_unique<ChunkReader>(std::make_unique<CounterChunkCipher>(std::move(cipher)), body_limits);
-  crypto::Hasher* digest = hasher_.get();
-  body_->set_observer([digest](ByteView ciphertext) { HashChunk(*digest, ciphertext); });
+  crypto::Hasher* digest_hasher = hasher_.get();
+  body_->set_observer([digest_hasher](ByteView ciphertext) { HashChunk(*digest_hasher, ciphertext); });
   // Whatever followed the candidates is the start of the body.
   prelude_.erase(prelude_.begin(), prelude_.begin() + static_cast<std::ptrdiff_t>(prelude_length));
   return true;
@@ -354,6 +362,7 @@ Status SealedRequestReader::Push(ByteView bytes, SecretBytes& out) {
 
 Status SealedRequestReader::Finish(SecretBytes& out) {
   if (failed_) return Error(ErrorCode::kFailedPrecondition, "sealed: request stream already failed");
+  if (!digest_.empty()) return Error(ErrorCode::kFailedPrecondition, "sealed: request stream already finished");
   if (!body_) {
     return Fail(Error(ErrorCode::kTruncated, "sealed: request ended before its header and candidates were complete"));
   }
@@ -367,19 +376,15 @@ Status SealedRequestReader::Finish(SecretBytes& out) {
 }
 
 Result<SealedResponseWriter> SealedRequestReader::MakeResponseWriter(Bytes& out, ChunkLimits limits,
-                                                                     ByteView response_nonce_for_testing) const {
-  if (digest_.empty()) return Error(ErrorCode::kFailedPrecondition, "sealed: the request is not finished");
+                                                                     ByteView response_nonce_for_testing) {
+  if (failed_ || digest_.empty()) {
+    return Error(ErrorCode::kFailedPrecondition, "sealed: the request is not finished and authenticated");
+  }
+  if (response_started_) return Error(ErrorCode::kFailedPrecondition, "sealed: response already started");
+  response_started_ = true;
   const size_t nonce_length = ResponseNonceLength(suite_.aead);
   OPENPCC_ASSIGN_OR_RETURN(auto secret, context_->Export(ResponseExportContext(node_id_, digest_), nonce_length));
-  Bytes nonce(nonce_length);
-  if (!response_nonce_for_testing.empty()) {
-    if (response_nonce_for_testing.size() != nonce_length) {
-      return Error(ErrorCode::kInvalidArgument, "sealed: testing response nonce has the wrong length");
-    }
-    nonce = ToBytes(response_nonce_for_testing);
-  } else {
-    crypto::RandomBytes(nonce);
-  }
+  OPENPCC_ASSIGN_OR_RETURN(Bytes nonce, MakeResponseNonce(suite_.aead, response_nonce_for_testing));
   OPENPCC_ASSIGN_OR_RETURN(auto keys, DeriveResponseKeys(suite_, secret.view(), enc_, nonce));
   OPENPCC_ASSIGN_OR_RETURN(auto cipher, CounterChunkCipher::Create(suite_.aead, keys.key.view(), keys.nonce.view()));
   Append(out, node_id_);

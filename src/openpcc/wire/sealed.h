@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -52,7 +53,8 @@ struct SealedCandidate {
 };
 
 // Fixed values that make a sealed request reproducible, for the committed test vectors
-// (docs/vectors/) only; production code never sets them.
+// (docs/vectors/) only; production code never sets them (a fixed DEK, nonce or ephemeral key used
+// twice reuses AEAD nonces).
 struct SealedTestingValues {
   ByteView dek;
   ByteView body_nonce;
@@ -87,7 +89,7 @@ class SealedRequestWriter {
   // After Finish: SHA-256 over the request exactly as sent.
   ByteView request_digest() const { return digest_; }
   // After Finish: the reader for the response, which accepts only this request's candidates.
-  Result<SealedResponseReader> MakeResponseReader(ChunkLimits limits = {}) const;
+  Result<SealedResponseReader> MakeResponseReader(ChunkLimits limits = kResponseChunkLimits) const;
 
  private:
   struct Candidate {
@@ -139,6 +141,7 @@ class SealedResponseReader {
 };
 
 // A node's key: its published configuration, id and private key (current or grace-period).
+// Build it with MakeNodeKey, which checks that the key matches the configuration and computes the id.
 struct NodeKey {
   KeyConfig config;
   Bytes node_id;  // SHA-256 of the config's encoding; see MakeNodeKey
@@ -148,10 +151,16 @@ Result<NodeKey> MakeNodeKey(KeyConfig config, std::shared_ptr<const crypto::DhPr
 
 class SealedResponseWriter;
 
+// Called once, right after this node's wrapped DEK opens and before any body chunk is decrypted,
+// with the candidate's `enc`: the node's replay table (DESIGN §2.2) inserts it atomically and
+// returns an error (kReplay) if it was seen, or if the table is full. The error fails the request.
+using ReplayCheck = std::function<Status(ByteView enc)>;
+
 // Node: reads a SealedRequest stream.
 class SealedRequestReader {
  public:
-  explicit SealedRequestReader(std::vector<NodeKey> keys, ChunkLimits limits = {});
+  explicit SealedRequestReader(std::vector<NodeKey> keys, ChunkLimits limits = {},
+                               ReplayCheck replay_check = nullptr);
   SealedRequestReader(SealedRequestReader&&) noexcept = default;
   SealedRequestReader& operator=(SealedRequestReader&&) noexcept = default;
   ~SealedRequestReader();
@@ -167,10 +176,10 @@ class SealedRequestReader {
   ByteView node_id() const { return node_id_; }
   ByteView request_digest() const { return digest_; }
 
-  // After Finish: appends node_id || response_nonce to `out`. A response nonce is passed only to
-  // reproduce test vectors; otherwise it is fresh from the CSPRNG.
-  Result<SealedResponseWriter> MakeResponseWriter(Bytes& out, ChunkLimits limits = {},
-                                                  ByteView response_nonce_for_testing = {}) const;
+  // After Finish, once: appends node_id || response_nonce to `out`. A response nonce is passed only
+  // to reproduce test vectors; otherwise it is fresh from the CSPRNG.
+  Result<SealedResponseWriter> MakeResponseWriter(Bytes& out, ChunkLimits limits = kResponseChunkLimits,
+                                                  ByteView response_nonce_for_testing = {});
 
  private:
   Status Fail(Error error);
@@ -179,6 +188,7 @@ class SealedRequestReader {
 
   std::vector<NodeKey> keys_;
   ChunkLimits limits_;
+  ReplayCheck replay_check_;
   Bytes prelude_;
   std::unique_ptr<crypto::Hasher> hasher_;
   std::unique_ptr<ChunkReader> body_;
@@ -188,6 +198,7 @@ class SealedRequestReader {
   Bytes node_id_;
   Bytes digest_;
   bool failed_ = false;
+  bool response_started_ = false;
 };
 
 // Node: writes a SealedResponse stream.
