@@ -128,6 +128,14 @@ bool ByteReader::ReadVarintPrefixedBytes(std::span<const uint8_t>* out) {
   return true;
 }
 
+bool FillTo(std::vector<uint8_t>& buffer, size_t want, std::span<const uint8_t>& input) {
+  if (buffer.size() >= want) return true;
+  const size_t take = want - buffer.size() < input.size() ? want - buffer.size() : input.size();
+  buffer.insert(buffer.end(), input.begin(), input.begin() + static_cast<std::ptrdiff_t>(take));
+  input = input.subspan(take);
+  return buffer.size() == want;
+}
+
 size_t VarintLength(uint64_t value) {
   if (value < (uint64_t{1} << 6)) return 1;
   if (value < (uint64_t{1} << 14)) return 2;

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace openpcc::wire {
 
@@ -67,5 +68,11 @@ class ByteReader {
 
 // Number of bytes the minimal varint encoding of `value` takes (1, 2, 4 or 8); 0 if too large.
 size_t VarintLength(uint64_t value);
+// Number of bytes of a varint whose first byte is `first_byte` (its two high bits say: 1, 2, 4, 8).
+inline size_t VarintLengthFromFirstByte(uint8_t first_byte) { return size_t{1} << (first_byte >> 6); }
+
+// For incremental parsers: moves bytes from the front of `input` to the end of `buffer` until
+// `buffer` holds `want` bytes (or `input` runs out). Returns true once `buffer` holds `want` bytes.
+bool FillTo(std::vector<uint8_t>& buffer, size_t want, std::span<const uint8_t>& input);
 
 }  // namespace openpcc::wire

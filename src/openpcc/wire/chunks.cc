@@ -118,10 +118,10 @@ Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
   while (!bytes.empty()) {
     switch (state_) {
       case State::kLength: {
-        pending_.push_back(bytes[0]);
-        bytes = bytes.subspan(1);
-        const size_t needed = size_t{1} << (pending_[0] >> 6);
-        if (pending_.size() < needed) break;
+        // The varint's first byte (already buffered, or next in the input) gives its length.
+        uint8_t first = 0;
+        (void)ByteReader(pending_.empty() ? bytes : ByteView(pending_)).PeekU8(&first);
+        if (!FillTo(pending_, VarintLengthFromFirstByte(first), bytes)) break;
         ByteReader reader(pending_);
         uint64_t length = 0;
         if (!reader.ReadVarint(&length)) return Fail(Error(ErrorCode::kInternal, "chunks: varint"));
@@ -144,10 +144,7 @@ Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
         break;
       }
       case State::kBody: {
-        const size_t take = std::min(body_length_ - pending_.size(), bytes.size());
-        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
-        bytes = bytes.subspan(take);
-        if (pending_.size() < body_length_) break;
+        if (!FillTo(pending_, body_length_, bytes)) break;
         if (observer_) observer_(pending_);
         auto plaintext = cipher_->Open(pending_, false);
         if (!plaintext.ok()) {

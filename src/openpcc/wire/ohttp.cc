@@ -231,11 +231,7 @@ ChunkedRequestWriter::ResponseReader ChunkedRequestWriter::MakeResponseReader(Ch
 Status ChunkedRequestWriter::ResponseReader::Push(ByteView bytes, SecretBytes& out) {
   if (failed_) return Error(ErrorCode::kFailedPrecondition, "ohttp: response stream already failed");
   if (!reader_) {
-    const size_t want = ResponseNonceLength(suite_.aead) - nonce_.size();
-    const size_t take = std::min(want, bytes.size());
-    nonce_.insert(nonce_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
-    bytes = bytes.subspan(take);
-    if (nonce_.size() < ResponseNonceLength(suite_.aead)) return OkStatus();
+    if (!FillTo(nonce_, ResponseNonceLength(suite_.aead), bytes)) return OkStatus();
     auto keys = DeriveResponseKeys(suite_, secret_.view(), enc_, nonce_);
     if (!keys.ok()) { failed_ = true; return std::move(keys).error(); }
     auto cipher = CounterChunkCipher::Create(suite_.aead, keys->key.view(), keys->nonce.view());
@@ -292,9 +288,7 @@ Status ChunkedRequestReader::Push(ByteView bytes, SecretBytes& out) {
         (void)peek.ReadU16(&kem);
         want = kOhttpHeaderLength + crypto::KemPublicKeyLength(static_cast<crypto::KemId>(kem));
       }
-      const size_t take = std::min(want - header_.size(), bytes.size());
-      header_.insert(header_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
-      bytes = bytes.subspan(take);
+      (void)FillTo(header_, want, bytes);
       if (header_.size() == 3) {
         ByteReader peek(header_);
         uint8_t key_id = 0;

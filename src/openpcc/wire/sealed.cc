@@ -170,10 +170,7 @@ Status SealedResponseReader::Push(ByteView bytes, SecretBytes& out) {
   while (!reader_ && !bytes.empty()) {
     size_t want = kNodeIdLength;
     if (chosen_ < expected_.size()) want += ResponseNonceLength(expected_[chosen_].suite.aead);
-    const size_t take = std::min(want - prelude_.size(), bytes.size());
-    prelude_.insert(prelude_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
-    bytes = bytes.subspan(take);
-    if (prelude_.size() < want) break;
+    if (!FillTo(prelude_, want, bytes)) break;
     if (chosen_ >= expected_.size()) {
       for (size_t i = 0; i < expected_.size(); ++i) {
         if (crypto::ConstantTimeEqual(expected_[i].node_id, prelude_)) chosen_ = i;
