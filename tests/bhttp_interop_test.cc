@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "openpcc/wire/bhttp.h"
@@ -38,7 +39,10 @@ constexpr char kPeer[] = "bhttp_peer.mjs";
 
 json::array HeadersToJson(const Fields& fields) {
   json::array out;
-  for (const Field& f : fields) out.push_back(json::array{json::string(f.name), json::string(f.value)});
+  for (const Field& f : fields) {
+    out.push_back(json::array{json::string(std::string_view(f.name)),
+                              json::string(std::string_view(f.value))});
+  }
   return out;
 }
 
@@ -46,7 +50,8 @@ Fields HeadersFromJson(const json::value& value) {
   Fields out;
   for (const json::value& pair : value.as_array()) {
     const json::array& p = pair.as_array();
-    out.push_back({std::string(p.at(0).as_string()), std::string(p.at(1).as_string())});
+    out.push_back({Text(std::string_view(p.at(0).as_string())),
+                   Text(std::string_view(p.at(1).as_string()))});
   }
   return out;
 }
@@ -58,10 +63,14 @@ Fields Sorted(Fields fields) {
   return fields;
 }
 
-Bytes Pattern(size_t size, uint8_t seed) {
-  Bytes out(size);
+Content Pattern(size_t size, uint8_t seed) {
+  Content out(size);
   for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(seed + i * 31 + (i >> 8));
   return out;
+}
+
+void AppendTo(crypto::SecretVector& out, ByteView bytes) {
+  out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
 // Checks the peer answered every job and returns its results in order.
@@ -116,7 +125,7 @@ TEST(BhttpInteropTest, DecodesRequestsBhttpJsEncodes) {
     r.scheme = "http";
     r.authority = "localhost:8080";
     r.path = "/upload/a%20b";
-    r.headers = {{"x-long", std::string(100, 'v')}};
+    r.headers = {{"x-long", Text(100, 'v')}};
     r.content = Pattern(70000, 1);
     cases.push_back({"http://localhost:8080/upload/a%20b", r});
   }
@@ -125,7 +134,7 @@ TEST(BhttpInteropTest, DecodesRequestsBhttpJsEncodes) {
     const Request& r = cases[i].expected;
     jobs.push_back(json::object{{"id", i},
                                 {"op", "encode_request"},
-                                {"method", r.method},
+                                {"method", std::string_view(r.method)},
                                 {"url", cases[i].url},
                                 {"headers", HeadersToJson(r.headers)},
                                 {"body", HexEncode(r.content)}});
@@ -164,7 +173,7 @@ TEST(BhttpInteropTest, DecodesResponsesBhttpJsEncodes) {
   {
     Response r;
     r.status = 503;
-    r.headers = {{"retry-after", "5"}, {"x-long", std::string(200, 'w')}};
+    r.headers = {{"retry-after", "5"}, {"x-long", Text(200, 'w')}};
     r.content = Pattern(70000, 9);
     cases.push_back(r);
   }
@@ -195,7 +204,7 @@ TEST(BhttpInteropTest, BhttpJsDecodesRequestsWeEncode) {
   struct Case {
     std::string name;
     Request request;
-    Bytes message;
+    crypto::SecretVector message;
     std::string url;  // what bhttp-js makes of scheme, authority (or Host) and path
   };
   std::vector<Case> cases;
@@ -236,13 +245,14 @@ TEST(BhttpInteropTest, BhttpJsDecodesRequestsWeEncode) {
   }
   {
     StreamEncoder encoder;
-    Bytes message;
-    Append(message, *encoder.BeginRequest(post));
+    crypto::SecretVector message;
+    AppendTo(message, *encoder.BeginRequest(post));
     const ByteView content = post.content;
     for (size_t at = 0; at < content.size(); at += 999) {
-      Append(message, *encoder.Content(content.subspan(at, std::min<size_t>(999, content.size() - at))));
+      const size_t piece = std::min<size_t>(999, content.size() - at);
+      AppendTo(message, *encoder.Content(content.subspan(at, piece)));
     }
-    Append(message, *encoder.End(post.trailers, {.bytes = 17}));
+    AppendTo(message, *encoder.End(post.trailers, {.bytes = 17}));
     cases.push_back({"POST streamed in chunks", post, message, "https://gateway.example/v1/infer"});
   }
 
@@ -256,7 +266,7 @@ TEST(BhttpInteropTest, BhttpJsDecodesRequestsWeEncode) {
     const json::object* r = Ok(results, i);
     if (r == nullptr) continue;
     const Request& expected = cases[i].request;
-    EXPECT_EQ(r->at("method").as_string(), expected.method);
+    EXPECT_EQ(r->at("method").as_string(), std::string_view(expected.method));
     EXPECT_EQ(r->at("url").as_string(), cases[i].url);
     EXPECT_EQ(HeadersFromJson(r->at("headers")), Sorted(expected.headers));
     EXPECT_EQ(r->at("body").as_string(), HexEncode(expected.content));
@@ -280,7 +290,7 @@ TEST(BhttpInteropTest, BhttpJsDecodesResponsesWeEncode) {
   struct Case {
     std::string name;
     Response response;
-    Bytes message;
+    crypto::SecretVector message;
   };
   std::vector<Case> cases;
   auto add = [&](std::string name, const Response& r, const EncodeOptions& options) {
@@ -296,13 +306,13 @@ TEST(BhttpInteropTest, BhttpJsDecodesResponsesWeEncode) {
   add("indeterminate-length, empty", empty, {.framing = Framing::kIndeterminateLength});
   {
     StreamEncoder encoder;
-    Bytes message;
-    Append(message, *encoder.BeginResponse(response));
+    crypto::SecretVector message;
+    AppendTo(message, *encoder.BeginResponse(response));
     const ByteView content = response.content;
-    Append(message, *encoder.Content(content.first(1)));
-    Append(message, *encoder.Content(content.subspan(1, 1000)));
-    Append(message, *encoder.Content(content.subspan(1001)));
-    Append(message, *encoder.End(response.trailers, {.to_multiple = kPaddingMultiple}));
+    AppendTo(message, *encoder.Content(content.first(1)));
+    AppendTo(message, *encoder.Content(content.subspan(1, 1000)));
+    AppendTo(message, *encoder.Content(content.subspan(1001)));
+    AppendTo(message, *encoder.End(response.trailers, {.to_multiple = kPaddingMultiple}));
     cases.push_back({"streamed in three chunks", response, message});
   }
 

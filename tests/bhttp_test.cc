@@ -54,6 +54,8 @@ template <typename R>
   return ::testing::AssertionSuccess();
 }
 
+Content ToContent(std::string_view s) { return Content(s.begin(), s.end()); }
+void AppendContent(Content& out, ByteView piece) { out.insert(out.end(), piece.begin(), piece.end()); }
 
 // The RFC 9292 §5 request (Figure 6): Host stays a header field, :authority is empty.
 Request ExampleRequest() {
@@ -83,7 +85,7 @@ Response ExampleResponse() {
                {"content-length", "51"},
                {"vary", "Accept-Encoding"},
                {"content-type", "text/plain"}};
-  r.content = ToBytes("Hello World! My content includes a trailing CRLF.\r\n");
+  r.content = ToContent("Hello World! My content includes a trailing CRLF.\r\n");
   return r;
 }
 
@@ -91,7 +93,7 @@ Response ExampleResponse() {
 Response ExampleChunkedResponse() {
   Response r;
   r.status = 200;
-  r.content = ToBytes("This content contains CRLF.\r\n");
+  r.content = ToContent("This content contains CRLF.\r\n");
   r.trailers = {{"trailer", "text"}};
   return r;
 }
@@ -102,10 +104,11 @@ void ExpectFieldsInHttpText(const Fields& fields, const std::string& text) {
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const Field& f : fields) {
-    std::string value_lower = f.value;
+    const std::string name(f.name);
+    std::string value_lower(f.value);
     std::transform(value_lower.begin(), value_lower.end(), value_lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    EXPECT_NE(lower.find("\n" + f.name + ": " + value_lower + "\n"), std::string::npos) << f.name;
+    EXPECT_NE(lower.find("\n" + name + ": " + value_lower + "\n"), std::string::npos) << name;
   }
 }
 
@@ -125,8 +128,8 @@ class Collector : public StreamVisitor {
   Status OnContent(ByteView piece) override {
     EXPECT_FALSE(piece.empty());
     if (events.empty() || events.back() != "content") events.push_back("content");
-    Append(request.content, piece);
-    Append(response.content, piece);
+    AppendContent(request.content, piece);
+    AppendContent(response.content, piece);
     ++content_calls;
     return OkStatus();
   }
@@ -388,7 +391,7 @@ TEST(BhttpTest, StreamingDecoderReportsPartsInOrder) {
 TEST(BhttpTest, StreamingDecoderDeliversHeadAndContentBeforeTheMessageEnds) {
   Request request = ExampleRequest();
   request.method = "POST";
-  request.content = Bytes(1 << 20, 0x5a);
+  request.content = Content(1 << 20, 0x5a);
   request.trailers = {{"digest", "sha-256=:x:"}};
   for (Framing framing : {Framing::kKnownLength, Framing::kIndeterminateLength}) {
     auto encoded = EncodeRequest(request, {framing, Truncation::kNone, {}});
@@ -578,16 +581,18 @@ TEST(BhttpTest, RejectsNonZeroPadding) {
   Bytes padded = Vector("ex-bini-request");
   padded.back() = 0x01;
   EXPECT_TRUE(Fails(DecodeRequest(padded), ErrorCode::kMalformed,
-                    "bhttp: padding contains a non-zero byte 0x01 at offset " +
-                        std::to_string(padded.size() - 1)));
+                    "bhttp: padding contains a non-zero byte at offset " +
+                        std::to_string(padded.size() - 1) + " (trailing bytes after the message)"));
   Bytes trailing = Vector("martinthomson_chunked_known");
   trailing.push_back(0x00);
   trailing.push_back(0x41);
-  EXPECT_TRUE(Fails(DecodeResponse(trailing), ErrorCode::kMalformed,
-                    "(trailing bytes after the message)"));
+  const std::string error = "bhttp: padding contains a non-zero byte at offset " +
+                            std::to_string(trailing.size() - 1) +
+                            " (trailing bytes after the message)";
+  EXPECT_TRUE(Fails(DecodeResponse(trailing), ErrorCode::kMalformed, error));
   const Streamed streamed =
       StreamDecode(MessageKind::kResponse, trailing, EveryByte(trailing.size()));
-  EXPECT_TRUE(Fails(streamed.status, ErrorCode::kMalformed, "padding contains a non-zero byte"));
+  EXPECT_TRUE(Fails(streamed.status, ErrorCode::kMalformed, error));
 }
 
 TEST(BhttpTest, AcceptsNonMinimalVarints) {
@@ -610,7 +615,7 @@ TEST(BhttpTest, AcceptsNonMinimalVarints) {
   expected.informational = {{103, {}}};
   expected.status = 201;
   expected.headers = {{"a", "b"}};
-  expected.content = ToBytes("xyz");
+  expected.content = ToContent("xyz");
   EXPECT_EQ(*response, expected);
 }
 
@@ -650,7 +655,7 @@ TEST(BhttpTest, RejectsFieldLinesRunningPastTheirKnownLengthSection) {
 TEST(BhttpTest, RejectsEmptyFieldName) {
   // Possible only in known-length sections: in the indeterminate form a zero name length ends it.
   EXPECT_TRUE(Fails(DecodeRequest(KnownRequestWithHeaderLines(Lines({{"", "v"}}))),
-                    ErrorCode::kMalformed, "bhttp: header section: field 1: name is empty"));
+                    ErrorCode::kMalformed, "bhttp: header section: field 1 at offset 26: name is empty"));
   Request request = ExampleRequest();
   request.trailers = {{"", "v"}};
   EXPECT_TRUE(Fails(EncodeRequest(request), ErrorCode::kInvalidArgument,
@@ -658,56 +663,112 @@ TEST(BhttpTest, RejectsEmptyFieldName) {
 }
 
 TEST(BhttpTest, RejectsFieldsThatRfc9292MakesInvalid) {
+  // Errors name the field line by its number and the offset where it starts, never by its bytes.
   struct Case {
     Bytes lines;
+    size_t field;        // the rejected line, from 1
+    size_t line_offset;  // where it starts in `lines`
     const char* error;
   };
   const std::vector<Case> cases = {
-      {Lines({{"a b", "v"}}), "field 1: name contains byte 0x20, which is not a token character"},
-      {Lines({{"ok", "v"}, {"a\x7f", "v"}}), "field 2: name contains byte 0x7f"},
-      {Lines({{"x", "a\r\nb"}}), "field 1 (x): value contains byte 0x0d (NUL, CR and LF are not allowed)"},
-      {Lines({{"x", "a\nb"}}), "field 1 (x): value contains byte 0x0a"},
-      {Lines({{"x", std::string_view("a\0b", 3)}}), "field 1 (x): value contains byte 0x00"},
-      {Lines({{"x", " a"}}), "field 1 (x): value starts with whitespace"},
-      {Lines({{"x", "a\t"}}), "field 1 (x): value ends with whitespace"},
-      {Lines({{":path", "/"}}), "field 1: name :path is control data, not a field"},
-      {Lines({{":status", "200"}}), "field 1: name :status is control data, not a field"},
-      {Lines({{"a", "b"}, {":protocol", "x"}}), "field 2: pseudo-field after a regular field"},
-      {Lines({{":", "x"}}), "field 1: pseudo-field name is empty"},
-      {Lines({{":a b", "x"}}), "field 1: pseudo-field name contains byte 0x20"},
+      {Lines({{"a b", "v"}}), 1, 0, "name contains a byte that is not a token character"},
+      {Lines({{"ok", "v"}, {"a\x7f", "v"}}), 2, 5, "name contains a byte that is not a token character"},
+      {Lines({{"x", "a\r\nb"}}), 1, 0, "value contains NUL, CR or LF"},
+      {Lines({{"x", "a\nb"}}), 1, 0, "value contains NUL, CR or LF"},
+      {Lines({{"x", std::string_view("a\0b", 3)}}), 1, 0, "value contains NUL, CR or LF"},
+      {Lines({{"x", " a"}}), 1, 0, "value starts with whitespace"},
+      {Lines({{"x", "a\t"}}), 1, 0, "value ends with whitespace"},
+      {Lines({{":path", "/"}}), 1, 0, "name :path is control data, not a field"},
+      {Lines({{":status", "200"}}), 1, 0, "name :status is control data, not a field"},
+      {Lines({{"a", "b"}, {":protocol", "x"}}), 2, 4, "pseudo-field after a regular field"},
+      {Lines({{":", "x"}}), 1, 0, "pseudo-field name is empty"},
+      {Lines({{":a b", "x"}}), 1, 0, "pseudo-field name contains a byte that is not a token character"},
+  };
+  // RequestStart takes 25 bytes; a known-length header section then has a 1-byte length.
+  auto expected = [](const Case& c, size_t section_start) {
+    return "bhttp: header section: field " + std::to_string(c.field) + " at offset " +
+           std::to_string(section_start + c.line_offset) + ": " + c.error;
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.error);
-    EXPECT_TRUE(Fails(DecodeRequest(KnownRequestWithHeaderLines(c.lines)), ErrorCode::kMalformed,
-                      std::string("bhttp: header section: ") + c.error));
+    const Bytes known = KnownRequestWithHeaderLines(c.lines);
+    EXPECT_TRUE(Fails(DecodeRequest(known), ErrorCode::kMalformed, expected(c, 26)));
     // The same lines in an indeterminate-length section.
-    Bytes indeterminate =
+    const Bytes indeterminate =
         Raw().RequestStart(Framing::kIndeterminateLength).Put(c.lines).U8(0).U8(0).U8(0).Take();
-    EXPECT_TRUE(Fails(DecodeRequest(indeterminate), ErrorCode::kMalformed,
-                      std::string("bhttp: header section: ") + c.error));
+    EXPECT_TRUE(Fails(DecodeRequest(indeterminate), ErrorCode::kMalformed, expected(c, 25)));
+    // Offsets do not depend on how the input was split.
+    EXPECT_TRUE(Fails(StreamDecode(MessageKind::kRequest, known, EveryByte(known.size())).status,
+                      ErrorCode::kMalformed, expected(c, 26)));
+    EXPECT_TRUE(Fails(StreamDecode(MessageKind::kRequest, indeterminate,
+                                   EveryByte(indeterminate.size())).status,
+                      ErrorCode::kMalformed, expected(c, 25)));
   }
   // Pseudo-fields never appear in trailers.
   Bytes trailers = Raw().RequestStart(Framing::kKnownLength).U8(0).U8(0).Prefixed(Lines({{":x", "1"}})).Take();
   EXPECT_TRUE(Fails(DecodeRequest(trailers), ErrorCode::kMalformed,
-                    "bhttp: trailer section: field 1: pseudo-field in a trailer section"));
+                    "bhttp: trailer section: field 1 at offset 28: pseudo-field in a trailer section"));
 }
 
 TEST(BhttpTest, EncoderRefusesWhatTheDecoderRejects) {
   Response response = ExampleResponse();
   response.headers.push_back({"bad name", "v"});
   EXPECT_TRUE(Fails(EncodeResponse(response), ErrorCode::kInvalidArgument,
-                    "bhttp: header section: field 9: name contains byte 0x20"));
+                    "bhttp: header section: field 9: name contains a byte that is not a token character"));
   response = ExampleResponse();
   response.informational[1].headers.push_back({"x", "a\nb"});
   EXPECT_TRUE(Fails(EncodeResponse(response), ErrorCode::kInvalidArgument,
-                    "bhttp: informational response 2: header section: field 3 (x): value contains byte 0x0a"));
+                    "bhttp: informational response 2: header section: field 3: value contains NUL, CR or LF"));
   Request request = ExampleRequest();
   request.path = "/a b";
-  EXPECT_TRUE(Fails(EncodeRequest(request), ErrorCode::kInvalidArgument,
-                    "bhttp: request control data: path contains byte 0x20"));
+  const char* path_error =
+      "bhttp: request control data: path contains a byte that is not visible ASCII (0x21..0x7e)";
+  EXPECT_TRUE(Fails(EncodeRequest(request), ErrorCode::kInvalidArgument, path_error));
   StreamEncoder encoder;
-  EXPECT_TRUE(Fails(encoder.BeginRequest(request), ErrorCode::kInvalidArgument,
-                    "bhttp: request control data: path contains byte 0x20"));
+  EXPECT_TRUE(Fails(encoder.BeginRequest(request), ErrorCode::kInvalidArgument, path_error));
+}
+
+TEST(BhttpTest, ErrorsNeverQuoteMessageBytes) {
+  // DESIGN §6: errors reach node logs, so they carry no plaintext — neither the rejected value nor
+  // the byte that made it invalid.
+  const std::string secret = "PrivateToken token=c2VjcmV0";
+  auto expect_clean = [&](const Status& status, std::string_view offending_byte) {
+    ASSERT_FALSE(status.ok());
+    const std::string& message = status.error().message();
+    EXPECT_EQ(message.find("c2VjcmV0"), std::string::npos) << message;
+    EXPECT_EQ(message.find(offending_byte), std::string::npos) << message;
+  };
+  auto decode = [](const Bytes& message) -> Status {
+    auto request = DecodeRequest(message);
+    if (request.ok()) return OkStatus();
+    return std::move(request).error();
+  };
+  auto encode = [](const Request& request) -> Status {
+    auto encoded = EncodeRequest(request);
+    if (encoded.ok()) return OkStatus();
+    return std::move(encoded).error();
+  };
+  // A bad byte in a field value, a field name, a pseudo-field name, and each control data string.
+  expect_clean(decode(KnownRequestWithHeaderLines(Lines({{"authorization", secret + "\r"}}))), "0x0d");
+  expect_clean(decode(KnownRequestWithHeaderLines(Lines({{secret, "v"}}))), "0x20");
+  expect_clean(decode(KnownRequestWithHeaderLines(Lines({{":" + secret, "v"}}))), "0x20");
+  expect_clean(decode(Raw().U8(0).Str(secret).Str("https").Str("a").Str("/").Take()), "0x20");
+  expect_clean(decode(Raw().U8(0).Str("GET").Str(secret).Str("a").Str("/").Take()), "0x20");
+  expect_clean(decode(Raw().U8(0).Str("GET").Str("https").Str(secret).Str("/").Take()), "0x20");
+  expect_clean(decode(Raw().U8(0).Str("GET").Str("https").Str("a").Str("/" + secret).Take()), "0x20");
+  // A padding byte that is not zero: the bytes after the message may be anything.
+  expect_clean(decode(Raw().RequestStart(Framing::kKnownLength).U8(0).U8(0).U8(0).Str("x").Take()),
+               "0x01");
+  // The encoders refuse the same values without quoting them either.
+  Request request = ExampleRequest();
+  request.headers.push_back({"authorization", Text(secret + "\n")});
+  expect_clean(encode(request), "0x0a");
+  request = ExampleRequest();
+  request.trailers.push_back({Text(secret), "v"});
+  expect_clean(encode(request), "0x20");
+  request = ExampleRequest();
+  request.path = Text("/" + secret + "\x7f");
+  expect_clean(encode(request), "0x7f");
 }
 
 TEST(BhttpTest, AcceptsExtensionPseudoFieldsFirstInTheHeaderSection) {
@@ -726,29 +787,37 @@ TEST(BhttpTest, AcceptsExtensionPseudoFieldsFirstInTheHeaderSection) {
 TEST(BhttpTest, RejectsInvalidRequestControlData) {
   struct Case {
     std::string_view method, scheme, authority, path;
+    const char* part;  // the rejected string
+    size_t offset;     // where it starts in the message (its length)
     const char* error;
   };
   const std::vector<Case> cases = {
-      {"", "https", "a", "/", "method is empty"},
-      {"G T", "https", "a", "/", "method contains byte 0x20, which is not a token character"},
-      {"GET", "1https", "a", "/", "scheme contains byte 0x31 where RFC 3986 does not allow it"},
-      {"GET", "ht tp", "a", "/", "scheme contains byte 0x20"},
-      {"GET", "https", "a\r\nb", "/", "authority contains byte 0x0d (only visible ASCII is allowed)"},
-      {"GET", "https", "a", "/\x80", "path contains byte 0x80"},
-      {"GET", "https", "a", "/ HTTP/1.1", "path contains byte 0x20"},
+      {"", "https", "a", "/", "method", 1, "is empty"},
+      {"G T", "https", "a", "/", "method", 1, "contains a byte that is not a token character"},
+      {"GET", "1https", "a", "/", "scheme", 5,
+       "is not an RFC 3986 scheme (a letter, then letters, digits, '+', '-' or '.')"},
+      {"GET", "ht tp", "a", "/", "scheme", 5,
+       "is not an RFC 3986 scheme (a letter, then letters, digits, '+', '-' or '.')"},
+      {"GET", "https", "a\r\nb", "/", "authority", 11,
+       "contains a byte that is not visible ASCII (0x21..0x7e)"},
+      {"GET", "https", "a", "/\x80", "path", 13,
+       "contains a byte that is not visible ASCII (0x21..0x7e)"},
+      {"GET", "https", "a", "/ HTTP/1.1", "path", 13,
+       "contains a byte that is not visible ASCII (0x21..0x7e)"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.error);
     Bytes message = Raw().U8(0).Str(c.method).Str(c.scheme).Str(c.authority).Str(c.path).Take();
     EXPECT_TRUE(Fails(DecodeRequest(message), ErrorCode::kMalformed,
-                      std::string("bhttp: request control data: ") + c.error));
+                      "bhttp: request control data: " + std::string(c.part) + " at offset " +
+                          std::to_string(c.offset) + " " + c.error));
     Request request;
     request.method = c.method;
     request.scheme = c.scheme;
     request.authority = c.authority;
     request.path = c.path;
     EXPECT_TRUE(Fails(EncodeRequest(request), ErrorCode::kInvalidArgument,
-                      std::string("bhttp: request control data: ") + c.error));
+                      "bhttp: request control data: " + std::string(c.part) + " " + c.error));
   }
   // CONNECT-style control data: empty scheme and path are allowed.
   Request connect;
@@ -821,13 +890,13 @@ TEST(BhttpTest, EnforcesMaxFieldSectionBytes) {
 TEST(BhttpTest, EnforcesMaxContentBytes) {
   const DecodeLimits limits{.max_content_bytes = 5};
   Request request = ExampleRequest();
-  request.content = ToBytes("12345");
+  request.content = ToContent("12345");
   for (Framing framing : {Framing::kKnownLength, Framing::kIndeterminateLength}) {
     auto encoded = EncodeRequest(request, {framing, Truncation::kNone, {}});
     ASSERT_TRUE(encoded.ok());
     EXPECT_TRUE(DecodeRequest(*encoded, limits).ok());
   }
-  request.content = ToBytes("123456");
+  request.content = ToContent("123456");
   auto known = EncodeRequest(request);
   ASSERT_TRUE(known.ok());
   EXPECT_TRUE(Fails(DecodeRequest(*known, limits), ErrorCode::kOutOfRange,
@@ -884,7 +953,7 @@ TEST(BhttpTest, ChecksLimitsBeforeTheAnnouncedBytesArrive) {
 
 Response RichResponse() {
   Response r = ExampleResponse();
-  r.content = Bytes(300, 0);
+  r.content = Content(300, 0);
   for (size_t i = 0; i < r.content.size(); ++i) r.content[i] = static_cast<uint8_t>(i);
   r.trailers = {{"server-timing", "total;dur=12"}, {"x-empty", ""}};
   return r;
@@ -928,7 +997,7 @@ TEST(BhttpTest, PadsToTheNextMultipleOfOneKibibyte) {
   EXPECT_EQ(PaddingToMultiple(12345, 0), 0u);
   Request request = ExampleRequest();
   for (size_t content : {0u, 500u, 2000u}) {
-    request.content = Bytes(content, 0x61);
+    request.content = Content(content, 0x61);
     for (Framing framing : {Framing::kKnownLength, Framing::kIndeterminateLength}) {
       auto encoded =
           EncodeRequest(request, {framing, Truncation::kNone, {.to_multiple = kPaddingMultiple}});
@@ -991,7 +1060,7 @@ TEST(BhttpTest, StreamEncoderChunksDecodeToTheConcatenatedContent) {
   Append(message, *encoder.BeginRequest(request));
   for (int i = 0; i < 100; ++i) {
     const Bytes piece(static_cast<size_t>(i * 7), static_cast<uint8_t>(i));
-    Append(request.content, piece);
+    AppendContent(request.content, piece);
     auto chunk = encoder.Content(piece);
     ASSERT_TRUE(chunk.ok());
     Append(message, *chunk);

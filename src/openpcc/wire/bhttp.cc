@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "openpcc/wire/byte_reader.h"
-#include "openpcc/wire/byte_writer.h"
 
 namespace openpcc::wire::bhttp {
 namespace {
@@ -22,14 +21,13 @@ Error BhttpError(ErrorCode code, std::string_view message) {
 
 std::string Num(uint64_t value) { return std::to_string(value); }
 
-std::string ByteName(uint8_t c) {
-  constexpr std::string_view kHex = "0123456789abcdef";
-  return std::string("0x") + kHex[c >> 4] + kHex[c & 0x0f];
-}
+// " at offset 27": where in the message a decoder found the item it rejects.
+std::string AtOffset(uint64_t offset) { return " at offset " + Num(offset); }
 
 // ---- Value checks shared by encoders and decoders ----------------------------------------------
-// Each returns "" when the value is valid, else what is wrong with it. Values are printed only
-// where they are known to be tokens; field values never appear in messages (they may be secrets).
+// Each returns "" when the value is valid, else what is wrong with it; the caller adds which value
+// it was (and a decoder where it starts). No message quotes the value or any byte of it: they are
+// message data, which DESIGN §6 keeps out of errors and logs.
 
 bool IsAlpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -40,36 +38,37 @@ bool IsTokenChar(uint8_t c) {
   return IsAlpha(c) || IsDigit(c) || kSymbols.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-std::string CheckToken(std::string_view token, std::string_view what) {
-  if (token.empty()) return std::string(what) + " is empty";
-  for (const char ch : token) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (!IsTokenChar(c)) {
-      return std::string(what) + " contains byte " + ByteName(c) + ", which is not a token character";
-    }
-  }
+bool All(std::string_view value, bool (*valid)(uint8_t)) {
+  return std::all_of(value.begin(), value.end(),
+                     [valid](char c) { return valid(static_cast<uint8_t>(c)); });
+}
+
+// "<what> <problem>", or "" if there is no problem.
+std::string Named(std::string_view what, std::string problem) {
+  return problem.empty() ? problem : std::string(what) + " " + problem;
+}
+
+std::string CheckToken(std::string_view token) {
+  if (token.empty()) return "is empty";
+  if (!All(token, IsTokenChar)) return "contains a byte that is not a token character";
   return {};
 }
 
 // RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), or empty where HTTP/2 omits :scheme.
 std::string CheckScheme(std::string_view scheme) {
-  bool first = true;
-  for (const char ch : scheme) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (!IsAlpha(c) && (first || !(IsDigit(c) || c == '+' || c == '-' || c == '.'))) {
-      return "scheme contains byte " + ByteName(c) + " where RFC 3986 does not allow it";
-    }
-    first = false;
+  auto is_scheme_char = [](uint8_t c) {
+    return IsAlpha(c) || IsDigit(c) || c == '+' || c == '-' || c == '.';
+  };
+  if (!scheme.empty() && (!IsAlpha(static_cast<uint8_t>(scheme.front())) ||
+                          !All(scheme.substr(1), is_scheme_char))) {
+    return "is not an RFC 3986 scheme (a letter, then letters, digits, '+', '-' or '.')";
   }
   return {};
 }
 
-std::string CheckVisibleAscii(std::string_view value, std::string_view what) {
-  for (const char ch : value) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c < 0x21 || c > 0x7e) {
-      return std::string(what) + " contains byte " + ByteName(c) + " (only visible ASCII is allowed)";
-    }
+std::string CheckVisibleAscii(std::string_view value) {
+  if (!All(value, [](uint8_t c) { return c >= 0x21 && c <= 0x7e; })) {
+    return "contains a byte that is not visible ASCII (0x21..0x7e)";
   }
   return {};
 }
@@ -78,14 +77,14 @@ std::string CheckVisibleAscii(std::string_view value, std::string_view what) {
 constexpr size_t kControlFields = 4;
 constexpr std::array<std::string_view, kControlFields> kControlNames = {"method", "scheme",
                                                                         "authority", "path"};
-constexpr std::array<std::string RequestHead::*, kControlFields> kControlMembers = {
+constexpr std::array<Text RequestHead::*, kControlFields> kControlMembers = {
     &RequestHead::method, &RequestHead::scheme, &RequestHead::authority, &RequestHead::path};
 
 std::string CheckControlField(size_t index, std::string_view value) {
   switch (index) {
-    case 0: return CheckToken(value, "method");
+    case 0: return CheckToken(value);
     case 1: return CheckScheme(value);
-    default: return CheckVisibleAscii(value, kControlNames[index]);
+    default: return CheckVisibleAscii(value);
   }
 }
 
@@ -95,22 +94,19 @@ std::string CheckFieldName(std::string_view name, bool in_trailers, bool& regula
   if (name.empty()) return "name is empty";
   if (name.front() != ':') {
     regular_seen = true;
-    return CheckToken(name, "name");
+    return Named("name", CheckToken(name));
   }
   if (in_trailers) return "pseudo-field in a trailer section";
   if (regular_seen) return "pseudo-field after a regular field";
   for (const std::string_view control : {":method", ":scheme", ":authority", ":path", ":status"}) {
-    if (name == control) return "name " + std::string(name) + " is control data, not a field";
+    if (name == control) return "name " + std::string(control) + " is control data, not a field";
   }
-  return CheckToken(name.substr(1), "pseudo-field name");
+  return Named("pseudo-field name", CheckToken(name.substr(1)));
 }
 
 std::string CheckFieldValue(std::string_view value) {
-  for (const char ch : value) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c == 0x00 || c == '\r' || c == '\n') {
-      return "value contains byte " + ByteName(c) + " (NUL, CR and LF are not allowed)";
-    }
+  if (value.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos) {
+    return "value contains NUL, CR or LF";
   }
   auto is_space = [](char c) { return c == ' ' || c == '\t'; };
   if (!value.empty() && is_space(value.front())) return "value starts with whitespace";
@@ -118,15 +114,9 @@ std::string CheckFieldValue(std::string_view value) {
   return {};
 }
 
-// "field 3: <problem>", naming the field once its name is known to be printable.
-std::string CheckField(const Field& field, size_t index, bool in_trailers, bool& regular_seen) {
-  if (std::string problem = CheckFieldName(field.name, in_trailers, regular_seen); !problem.empty()) {
-    return "field " + Num(index) + ": " + problem;
-  }
-  if (std::string problem = CheckFieldValue(field.value); !problem.empty()) {
-    return "field " + Num(index) + " (" + field.name + "): " + problem;
-  }
-  return {};
+std::string CheckField(const Field& field, bool in_trailers, bool& regular_seen) {
+  std::string problem = CheckFieldName(field.name, in_trailers, regular_seen);
+  return problem.empty() ? CheckFieldValue(field.value) : problem;
 }
 
 std::string InformationalSectionName(size_t index) {
@@ -135,7 +125,39 @@ std::string InformationalSectionName(size_t index) {
 
 // ---- Encoding ----------------------------------------------------------------------------------
 
-Status PutVarint(ByteWriter& out, uint64_t value, std::string_view what) {
+// A ByteWriter over wiped memory, for the encoders: what they write is plaintext, and a growing
+// plain vector would leave copies of it in freed memory. Same contract as ByteWriter: a value that
+// does not fit (a varint above 2^62 - 1) makes the call return false and writes nothing.
+class PlaintextWriter {
+ public:
+  void WriteU8(uint8_t v) { bytes_.push_back(v); }
+  [[nodiscard]] bool WriteVarint(uint64_t v) {
+    const size_t length = VarintLength(v);  // 1, 2, 4 or 8 bytes; 0 if above 2^62 - 1
+    if (length == 0) return false;
+    // The top two bits of the first byte give the length: 00, 01, 10, 11 (RFC 9000 §16).
+    const uint64_t tag = length == 1 ? 0 : length == 2 ? 1 : length == 4 ? 2 : 3;
+    const uint64_t encoded = v | (tag << (8 * length - 2));
+    for (size_t i = length; i > 0; --i) WriteU8(static_cast<uint8_t>(encoded >> (8 * (i - 1))));
+    return true;
+  }
+  void WriteBytes(ByteView b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
+  void WriteZeros(size_t n) { bytes_.insert(bytes_.end(), n, 0); }
+  [[nodiscard]] bool WriteVarintPrefixed(ByteView b) {
+    if (!WriteVarint(b.size())) return false;
+    WriteBytes(b);
+    return true;
+  }
+
+  size_t size() const { return bytes_.size(); }
+  size_t max_size() const { return bytes_.max_size(); }
+  ByteView view() const { return bytes_; }
+  crypto::SecretVector Take() { return std::move(bytes_); }
+
+ private:
+  crypto::SecretVector bytes_;
+};
+
+Status PutVarint(PlaintextWriter& out, uint64_t value, std::string_view what) {
   if (!out.WriteVarint(value)) {
     return BhttpError(ErrorCode::kOutOfRange,
                       std::string(what) + " " + Num(value) + " does not fit a varint (2^62 - 1)");
@@ -143,7 +165,7 @@ Status PutVarint(ByteWriter& out, uint64_t value, std::string_view what) {
   return OkStatus();
 }
 
-Status PutPrefixed(ByteWriter& out, ByteView bytes, std::string_view what) {
+Status PutPrefixed(PlaintextWriter& out, ByteView bytes, std::string_view what) {
   if (!out.WriteVarintPrefixed(bytes)) {
     return BhttpError(ErrorCode::kOutOfRange, std::string(what) + " length " + Num(bytes.size()) +
                                                   " does not fit a varint (2^62 - 1)");
@@ -151,14 +173,15 @@ Status PutPrefixed(ByteWriter& out, ByteView bytes, std::string_view what) {
   return OkStatus();
 }
 
-Status WriteFieldSection(ByteWriter& out, const Fields& fields, std::string_view section,
+Status WriteFieldSection(PlaintextWriter& out, const Fields& fields, std::string_view section,
                          bool trailers, Framing framing) {
-  ByteWriter lines;
+  PlaintextWriter lines;
   bool regular_seen = false;
   for (size_t i = 0; i < fields.size(); ++i) {
     const Field& field = fields[i];
-    if (std::string problem = CheckField(field, i + 1, trailers, regular_seen); !problem.empty()) {
-      return BhttpError(ErrorCode::kInvalidArgument, std::string(section) + ": " + problem);
+    if (std::string problem = CheckField(field, trailers, regular_seen); !problem.empty()) {
+      return BhttpError(ErrorCode::kInvalidArgument,
+                        std::string(section) + ": field " + Num(i + 1) + ": " + problem);
     }
     OPENPCC_RETURN_IF_ERROR(PutPrefixed(lines, AsBytes(field.name), "field name"));
     OPENPCC_RETURN_IF_ERROR(PutPrefixed(lines, AsBytes(field.value), "field value"));
@@ -169,11 +192,12 @@ Status WriteFieldSection(ByteWriter& out, const Fields& fields, std::string_view
   return OkStatus();
 }
 
-Status WriteRequestControlData(ByteWriter& out, const RequestHead& head) {
+Status WriteRequestControlData(PlaintextWriter& out, const RequestHead& head) {
   for (size_t i = 0; i < kControlFields; ++i) {
-    const std::string& value = head.*kControlMembers[i];
+    const Text& value = head.*kControlMembers[i];
     if (std::string problem = CheckControlField(i, value); !problem.empty()) {
-      return BhttpError(ErrorCode::kInvalidArgument, "request control data: " + problem);
+      return BhttpError(ErrorCode::kInvalidArgument,
+                        "request control data: " + Named(kControlNames[i], problem));
     }
     OPENPCC_RETURN_IF_ERROR(PutPrefixed(out, AsBytes(value), kControlNames[i]));
   }
@@ -181,7 +205,7 @@ Status WriteRequestControlData(ByteWriter& out, const RequestHead& head) {
 }
 
 // Informational responses (status and header section each) and the final status code.
-Status WriteResponseControlData(ByteWriter& out, const ResponseHead& head, Framing framing) {
+Status WriteResponseControlData(PlaintextWriter& out, const ResponseHead& head, Framing framing) {
   for (size_t i = 0; i < head.informational.size(); ++i) {
     const InformationalResponse& info = head.informational[i];
     if (info.status < 100 || info.status > 199) {
@@ -201,7 +225,7 @@ Status WriteResponseControlData(ByteWriter& out, const ResponseHead& head, Frami
   return PutVarint(out, head.status, "status code");
 }
 
-Status WriteContent(ByteWriter& out, ByteView content, Framing framing) {
+Status WriteContent(PlaintextWriter& out, ByteView content, Framing framing) {
   if (framing == Framing::kKnownLength) return PutPrefixed(out, content, "content");
   if (!content.empty()) OPENPCC_RETURN_IF_ERROR(PutPrefixed(out, content, "content chunk"));
   out.WriteU8(0);
@@ -209,8 +233,8 @@ Status WriteContent(ByteWriter& out, ByteView content, Framing framing) {
 }
 
 // Header section, content and trailer section, leaving out what `truncation` says (RFC 9292 §3.8).
-Status WriteSections(ByteWriter& out, const Fields& headers, ByteView content, const Fields& trailers,
-                     const EncodeOptions& options) {
+Status WriteSections(PlaintextWriter& out, const Fields& headers, ByteView content,
+                     const Fields& trailers, const EncodeOptions& options) {
   const Truncation truncation = options.truncation;
   if (truncation >= Truncation::kBeforeTrailers && !trailers.empty()) {
     return BhttpError(ErrorCode::kInvalidArgument, "truncation: the trailer section is not empty");
@@ -236,14 +260,14 @@ Status WriteSections(ByteWriter& out, const Fields& headers, ByteView content, c
 }
 
 // Appends the padding `padding` asks for after `message_length` bytes of message.
-Status WritePadding(ByteWriter& out, const Padding& padding, size_t message_length) {
+Status WritePadding(PlaintextWriter& out, const Padding& padding, size_t message_length) {
   if (padding.bytes != 0 && padding.to_multiple != 0) {
     return BhttpError(ErrorCode::kInvalidArgument, "padding: set bytes or to_multiple, not both");
   }
   const size_t length = padding.to_multiple != 0
                             ? PaddingToMultiple(message_length, padding.to_multiple)
                             : padding.bytes;
-  if (length > Bytes().max_size() - out.size()) {
+  if (length > out.max_size() - out.size()) {
     return BhttpError(ErrorCode::kOutOfRange, "padding: " + Num(length) + " bytes do not fit a buffer");
   }
   out.WriteZeros(length);
@@ -264,7 +288,7 @@ class Collector final : public StreamVisitor {
   Status OnRequestHead(RequestHead head) override { return TakeHead(std::move(head)); }
   Status OnResponseHead(ResponseHead head) override { return TakeHead(std::move(head)); }
   Status OnContent(ByteView piece) override {
-    Append(message.content, piece);
+    message.content.insert(message.content.end(), piece.begin(), piece.end());
     return OkStatus();
   }
   Status OnTrailers(Fields trailers) override {
@@ -303,8 +327,8 @@ size_t PaddingToMultiple(size_t encoded_len, size_t multiple) {
   return (multiple - encoded_len % multiple) % multiple;
 }
 
-Result<Bytes> EncodeRequest(const Request& request, const EncodeOptions& options) {
-  ByteWriter out;
+Result<crypto::SecretVector> EncodeRequest(const Request& request, const EncodeOptions& options) {
+  PlaintextWriter out;
   out.WriteU8(FramingIndicator(MessageKind::kRequest, options.framing));
   OPENPCC_RETURN_IF_ERROR(WriteRequestControlData(out, request));
   OPENPCC_RETURN_IF_ERROR(
@@ -313,8 +337,9 @@ Result<Bytes> EncodeRequest(const Request& request, const EncodeOptions& options
   return out.Take();
 }
 
-Result<Bytes> EncodeResponse(const Response& response, const EncodeOptions& options) {
-  ByteWriter out;
+Result<crypto::SecretVector> EncodeResponse(const Response& response,
+                                            const EncodeOptions& options) {
+  PlaintextWriter out;
   out.WriteU8(FramingIndicator(MessageKind::kResponse, options.framing));
   OPENPCC_RETURN_IF_ERROR(WriteResponseControlData(out, response, options.framing));
   OPENPCC_RETURN_IF_ERROR(
@@ -365,7 +390,7 @@ Status StreamDecoder::Push(ByteView input, StreamVisitor& visitor) {
     pending_.assign(in.rest().begin(), in.rest().end());
     return OkStatus();
   }
-  Append(pending_, input);
+  pending_.insert(pending_.end(), input.begin(), input.end());
   ByteReader in(pending_);
   OPENPCC_RETURN_IF_ERROR(Run(in, visitor));
   pending_.erase(pending_.begin(), pending_.end() - static_cast<std::ptrdiff_t>(in.remaining()));
@@ -443,10 +468,11 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadControlData(ByteReader& in) {
     missing_ = Missing::kValue;
     return Progress::kNeedMore;
   }
-  std::string& field = request_.*kControlMembers[control_index_];
+  Text& field = request_.*kControlMembers[control_index_];
   field.assign(AsChars(value));
   if (std::string problem = CheckControlField(control_index_, field); !problem.empty()) {
-    return BhttpError(ErrorCode::kMalformed, "request control data: " + problem);
+    const std::string what = std::string(name) + AtOffset(offset_);
+    return BhttpError(ErrorCode::kMalformed, "request control data: " + Named(what, problem));
   }
   control_bytes_ += length;
   if (++control_index_ == kControlFields) StartSection(Section::kHeader);
@@ -493,6 +519,7 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadKnownLengthSection(ByteReader
                                                   " exceeds max_field_section_bytes (" +
                                                   Num(limits_.max_field_section_bytes) + ")");
   }
+  const uint64_t lines_offset = offset_ + (start.remaining() - in.remaining());
   ByteReader lines;
   if (!in.ReadChild(static_cast<size_t>(length), &lines)) {
     in = start;
@@ -500,6 +527,7 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadKnownLengthSection(ByteReader
     return Progress::kNeedMore;
   }
   while (!lines.empty()) {
+    const uint64_t line_offset = lines_offset + (length - lines.remaining());
     ByteView name, value;
     const char* overrun = !lines.ReadVarintPrefixedBytes(&name)    ? "name"
                           : !lines.ReadVarintPrefixedBytes(&value) ? "value"
@@ -509,7 +537,8 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadKnownLengthSection(ByteReader
                                                    Num(fields_.size() + 1) + ": " + overrun +
                                                    " runs past the end of the section");
     }
-    OPENPCC_RETURN_IF_ERROR(AddField(Field{std::string(AsChars(name)), std::string(AsChars(value))}));
+    OPENPCC_RETURN_IF_ERROR(
+        AddField(Field{Text(AsChars(name)), Text(AsChars(value))}, line_offset));
   }
   OPENPCC_RETURN_IF_ERROR(EndSection(visitor));
   return Progress::kAdvanced;
@@ -557,7 +586,7 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadFieldLine(ByteReader& in,
     return Progress::kNeedMore;
   }
   section_bytes_ += line_bytes();
-  OPENPCC_RETURN_IF_ERROR(AddField(Field{std::string(AsChars(name)), std::string(AsChars(value))}));
+  OPENPCC_RETURN_IF_ERROR(AddField(Field{Text(AsChars(name)), Text(AsChars(value))}, offset_));
   return Progress::kAdvanced;
 }
 
@@ -631,8 +660,8 @@ Result<StreamDecoder::Progress> StreamDecoder::ReadPadding(ByteReader& in) {
   uint8_t byte = 0;
   while (in.ReadU8(&byte)) {
     if (byte != 0) {
-      return BhttpError(ErrorCode::kMalformed, "padding contains a non-zero byte " + ByteName(byte) +
-                                                   " at offset " + Num(offset_ + read) +
+      return BhttpError(ErrorCode::kMalformed, "padding contains a non-zero byte" +
+                                                   AtOffset(offset_ + read) +
                                                    " (trailing bytes after the message)");
     }
     ++read;
@@ -650,10 +679,12 @@ void StreamDecoder::StartSection(Section section) {
   regular_field_seen_ = false;
 }
 
-Status StreamDecoder::AddField(Field field) {
-  const size_t index = fields_.size() + 1;
-  std::string problem = CheckField(field, index, section_ == Section::kTrailer, regular_field_seen_);
-  if (!problem.empty()) return BhttpError(ErrorCode::kMalformed, SectionName() + ": " + problem);
+Status StreamDecoder::AddField(Field field, uint64_t offset) {
+  std::string problem = CheckField(field, section_ == Section::kTrailer, regular_field_seen_);
+  if (!problem.empty()) {
+    return BhttpError(ErrorCode::kMalformed, SectionName() + ": field " + Num(fields_.size() + 1) +
+                                                 AtOffset(offset) + ": " + problem);
+  }
   fields_.push_back(std::move(field));
   return OkStatus();
 }
@@ -788,56 +819,56 @@ Status StreamDecoder::Fail(Error error) {
 
 // ---- StreamEncoder ---------------------------------------------------------------------------------
 
-Result<Bytes> StreamEncoder::BeginRequest(const RequestHead& head) {
+Result<crypto::SecretVector> StreamEncoder::BeginRequest(const RequestHead& head) {
   if (state_ != State::kStart) {
     return BhttpError(ErrorCode::kFailedPrecondition, "stream encoder: the message has begun");
   }
-  ByteWriter out;
+  PlaintextWriter out;
   out.WriteU8(FramingIndicator(MessageKind::kRequest, Framing::kIndeterminateLength));
   OPENPCC_RETURN_IF_ERROR(WriteRequestControlData(out, head));
   OPENPCC_RETURN_IF_ERROR(WriteFieldSection(out, head.headers, "header section", /*trailers=*/false,
                                             Framing::kIndeterminateLength));
-  return Emit(out, State::kContent);
+  return Emit(out.Take(), State::kContent);
 }
 
-Result<Bytes> StreamEncoder::BeginResponse(const ResponseHead& head) {
+Result<crypto::SecretVector> StreamEncoder::BeginResponse(const ResponseHead& head) {
   if (state_ != State::kStart) {
     return BhttpError(ErrorCode::kFailedPrecondition, "stream encoder: the message has begun");
   }
-  ByteWriter out;
+  PlaintextWriter out;
   out.WriteU8(FramingIndicator(MessageKind::kResponse, Framing::kIndeterminateLength));
   OPENPCC_RETURN_IF_ERROR(WriteResponseControlData(out, head, Framing::kIndeterminateLength));
   OPENPCC_RETURN_IF_ERROR(WriteFieldSection(out, head.headers, "header section", /*trailers=*/false,
                                             Framing::kIndeterminateLength));
-  return Emit(out, State::kContent);
+  return Emit(out.Take(), State::kContent);
 }
 
-Result<Bytes> StreamEncoder::Content(ByteView piece) {
+Result<crypto::SecretVector> StreamEncoder::Content(ByteView piece) {
   if (state_ != State::kContent) {
     return BhttpError(ErrorCode::kFailedPrecondition,
                       "stream encoder: content outside Begin..End");
   }
-  ByteWriter out;
+  PlaintextWriter out;
   if (!piece.empty()) OPENPCC_RETURN_IF_ERROR(PutPrefixed(out, piece, "content chunk"));
-  return Emit(out, State::kContent);
+  return Emit(out.Take(), State::kContent);
 }
 
-Result<Bytes> StreamEncoder::End(const Fields& trailers, const Padding& padding) {
+Result<crypto::SecretVector> StreamEncoder::End(const Fields& trailers, const Padding& padding) {
   if (state_ != State::kContent) {
     return BhttpError(ErrorCode::kFailedPrecondition, "stream encoder: End outside Begin..End");
   }
-  ByteWriter out;
+  PlaintextWriter out;
   out.WriteU8(0);  // Content Terminator
   OPENPCC_RETURN_IF_ERROR(WriteFieldSection(out, trailers, "trailer section", /*trailers=*/true,
                                             Framing::kIndeterminateLength));
   OPENPCC_RETURN_IF_ERROR(WritePadding(out, padding, written_ + out.size()));
-  return Emit(out, State::kDone);
+  return Emit(out.Take(), State::kDone);
 }
 
-Result<Bytes> StreamEncoder::Emit(ByteWriter& out, State next) {
+Result<crypto::SecretVector> StreamEncoder::Emit(crypto::SecretVector bytes, State next) {
   state_ = next;
-  written_ += out.size();
-  return out.Take();
+  written_ += bytes.size();
+  return bytes;
 }
 
 }  // namespace openpcc::wire::bhttp

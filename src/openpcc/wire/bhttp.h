@@ -6,6 +6,16 @@
 // followed by zero padding, which OpenPCC uses to hide lengths (`Padding::to_multiple =
 // kPaddingMultiple`).
 //
+// What is secret: everything in a message. On the node a decoded message is decrypted plaintext
+// (the prompt in the content, `Authorization: PrivateToken ...` among the headers), and an encoded
+// one is plaintext about to be encrypted. So every container of message data allocates through
+// crypto::WipingAllocator — Text, Content and Fields below, the encoders' output, the decoder's
+// buffers — which wipes memory before freeing it, including the old buffer a growing one leaves.
+// Not covered: characters that a short string keeps inline in an object outside such memory (the
+// control data of a RequestHead on the stack); field names and values live in their Fields list's
+// wiped memory. Errors never quote message bytes (DESIGN §6): they name the part and the check,
+// and a decoder adds where in the message the offending item starts, never its value.
+//
 // What is trusted: nothing in the bytes being decoded. Every length is checked against
 // DecodeLimits as soon as it is read, before anything is buffered or allocated for it, so memory
 // use is bounded by the limits whatever the input claims. Decoders accept exactly what RFC 9292
@@ -16,7 +26,9 @@
 //                 the content, or before the final response);
 //   kMalformed    a bad value: a request where a response was expected or the reverse, a status
 //                 code outside 100..599, a field name that is not a token, a forbidden byte in a
-//                 field value, a field line running past its section, a non-zero padding byte;
+//                 field value, a field line running past its section, a non-zero padding byte
+//                 (a rejected control data string or field line is named with the offset, from
+//                 the framing indicator, at which it starts; a padding byte with its own offset);
 //   kOutOfRange   a length or count above a DecodeLimits limit (the message names the limit);
 //   kUnsupported  a framing indicator other than 0..3.
 // Field lines are checked as RFC 9292 §3.6 requires: a name is a token (RFC 9110 §5.6.2; upper
@@ -42,34 +54,39 @@
 #include <string>
 #include <vector>
 
+#include "openpcc/crypto/secret.h"
 #include "openpcc/util/bytes.h"
 #include "openpcc/util/result.h"
 #include "openpcc/wire/byte_reader.h"
-#include "openpcc/wire/byte_writer.h"
 
 namespace openpcc::wire::bhttp {
 
 // ---- Messages --------------------------------------------------------------------------------
 
+// Message data, in wiped memory (see above).
+using Text = crypto::SecretString;     // control data, field names and values
+using Content = crypto::SecretVector;  // a message's content
+
 struct Field {
-  std::string name;   // non-empty; see the rules above
-  std::string value;  // bytes; may be empty
+  Text name;   // non-empty; see the rules above
+  Text value;  // bytes; may be empty
   bool operator==(const Field&) const = default;
 };
-using Fields = std::vector<Field>;
+// The Field objects, and so the characters their short strings hold inline, are in wiped memory.
+using Fields = std::vector<Field, crypto::WipingAllocator<Field>>;
 
 // Everything of a request before its content.
 struct RequestHead {
-  std::string method;     // a token, e.g. "POST"
-  std::string scheme;     // e.g. "https"; empty only where HTTP/2 omits :scheme (CONNECT)
-  std::string authority;  // e.g. "example.com"; may be empty (a Host field then names the target)
-  std::string path;       // path and query, e.g. "/v1/infer"
+  Text method;     // a token, e.g. "POST"
+  Text scheme;     // e.g. "https"; empty only where HTTP/2 omits :scheme (CONNECT)
+  Text authority;  // e.g. "example.com"; may be empty (a Host field then names the target)
+  Text path;       // path and query, e.g. "/v1/infer"
   Fields headers;
   bool operator==(const RequestHead&) const = default;
 };
 
 struct Request : RequestHead {
-  Bytes content;
+  Content content;
   Fields trailers;
   bool operator==(const Request&) const = default;
 };
@@ -82,14 +99,15 @@ struct InformationalResponse {
 
 // Everything of a response before its content.
 struct ResponseHead {
-  std::vector<InformationalResponse> informational;  // in order, before the final response
-  uint16_t status = 200;                             // 200..599
+  // In order, before the final response.
+  std::vector<InformationalResponse, crypto::WipingAllocator<InformationalResponse>> informational;
+  uint16_t status = 200;  // 200..599
   Fields headers;
   bool operator==(const ResponseHead&) const = default;
 };
 
 struct Response : ResponseHead {
-  Bytes content;
+  Content content;
   Fields trailers;
   bool operator==(const Response&) const = default;
 };
@@ -139,8 +157,11 @@ struct EncodeOptions {
 
 // ---- Whole messages ------------------------------------------------------------------------------
 
-Result<Bytes> EncodeRequest(const Request& request, const EncodeOptions& options = {});
-Result<Bytes> EncodeResponse(const Response& response, const EncodeOptions& options = {});
+// The encoding is plaintext (about to be encrypted), so it comes in wiped memory too.
+Result<crypto::SecretVector> EncodeRequest(const Request& request,
+                                           const EncodeOptions& options = {});
+Result<crypto::SecretVector> EncodeResponse(const Response& response,
+                                            const EncodeOptions& options = {});
 
 // Limits a decoder enforces; each failure is kOutOfRange and names the limit. The defaults suit
 // OpenPCC's inner messages; raise max_content_bytes for large streamed bodies.
@@ -241,7 +262,8 @@ class StreamDecoder {
   Result<Progress> ReadContent(ByteReader& in, StreamVisitor& visitor);
   Result<Progress> ReadPadding(ByteReader& in);
   void StartSection(Section section);
-  Status AddField(Field field);
+  // `offset`: where the field line starts in the message, for error messages.
+  Status AddField(Field field, uint64_t offset);
   Status EndSection(StreamVisitor& visitor);
   std::string SectionName() const;
   Error TruncatedError() const;
@@ -256,7 +278,7 @@ class StreamDecoder {
   Error error_{ErrorCode::kInternal, ""};  // meaningful in kFailed only
 
   // The partial item held back between pushes (never content or padding).
-  Bytes pending_;
+  crypto::SecretVector pending_;
   uint64_t offset_ = 0;  // bytes of the message consumed so far, for error messages
 
   // Request control data read so far: control_index_ strings, control_bytes_ bytes of them.
@@ -279,25 +301,26 @@ class StreamDecoder {
 };
 
 // Encodes a message in the indeterminate-length form as it is produced: Begin, any number of
-// Content calls, End. Each call returns the bytes to send next; together they equal
-// Encode*({.framing = kIndeterminateLength}) of the whole message, except that each non-empty
-// Content call makes its own chunk. Calls out of that order fail with kFailedPrecondition. A call
-// that fails returns no bytes and changes nothing, so the caller may correct its input and retry.
+// Content calls, End. Each call returns the bytes to send next (plaintext, in wiped memory);
+// together they equal Encode*({.framing = kIndeterminateLength}) of the whole message, except that
+// each non-empty Content call makes its own chunk. Calls out of that order fail with
+// kFailedPrecondition. A call that fails returns no bytes and changes nothing, so the caller may
+// correct its input and retry.
 class StreamEncoder {
  public:
   // Framing indicator, control data and header section (for a response, its informational
   // responses first).
-  Result<Bytes> BeginRequest(const RequestHead& head);
-  Result<Bytes> BeginResponse(const ResponseHead& head);
+  Result<crypto::SecretVector> BeginRequest(const RequestHead& head);
+  Result<crypto::SecretVector> BeginResponse(const ResponseHead& head);
   // One content chunk; an empty piece returns no bytes.
-  Result<Bytes> Content(ByteView piece);
+  Result<crypto::SecretVector> Content(ByteView piece);
   // Content terminator, trailer section and padding; `padding.to_multiple` counts the whole
   // message, from its framing indicator.
-  Result<Bytes> End(const Fields& trailers, const Padding& padding = {});
+  Result<crypto::SecretVector> End(const Fields& trailers, const Padding& padding = {});
 
  private:
   enum class State : uint8_t { kStart, kContent, kDone };
-  Result<Bytes> Emit(ByteWriter& out, State next);
+  Result<crypto::SecretVector> Emit(crypto::SecretVector bytes, State next);
 
   State state_ = State::kStart;
   size_t written_ = 0;  // bytes returned so far, for Padding::to_multiple
