@@ -175,8 +175,13 @@ TEST_F(HpkeBehaviourTest, RejectsFlippedCiphertextBitAndKeepsSequence) {
   Bytes tampered = *ct;
   tampered[0] ^= 0x01;
   EXPECT_EQ(opener->Open({}, tampered).error().code(), ErrorCode::kAuthenticationFailed);
+  // A failed OpenAppend leaves the output as it was, with no unauthenticated bytes in it.
+  SecretBytes out(ToBytes("prefix"));
+  EXPECT_EQ(opener->OpenAppend({}, tampered, out).error().code(), ErrorCode::kAuthenticationFailed);
+  EXPECT_EQ(AsChars(out.view()), "prefix");
   // The forged message did not consume a sequence number: the genuine one still opens.
-  EXPECT_TRUE(opener->Open({}, *ct).ok());
+  ASSERT_TRUE(opener->OpenAppend({}, *ct, out).ok());
+  EXPECT_EQ(AsChars(out.view()), "prefixmessage");
 }
 
 TEST_F(HpkeBehaviourTest, RejectsWrongAadAndWrongInfo) {
@@ -244,6 +249,13 @@ TEST(SecretBytesTest, ComparesInConstantTimeAndClears) {
   EXPECT_FALSE(ConstantTimeEqual(ToBytes("ab"), ToBytes("abc")));
   a.Clear();
   EXPECT_TRUE(a.empty());
+  // Growing reuses capacity in place and otherwise grows geometrically.
+  SecretBytes grow;
+  for (int i = 0; i < 1000; ++i) grow.Resize(grow.size() + 100);
+  EXPECT_EQ(grow.size(), 100000u);
+  grow.Clear();
+  grow.Resize(10);
+  EXPECT_EQ(grow.size(), 10u);
   SecretBytes moved = std::move(b);
   EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
   EXPECT_EQ(moved.size(), 6u);

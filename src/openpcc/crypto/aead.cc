@@ -113,6 +113,12 @@ Result<Bytes> AeadKey::Seal(ByteView nonce, ByteView aad, ByteView plaintext) {
 }
 
 Result<SecretBytes> AeadKey::Open(ByteView nonce, ByteView aad, ByteView ciphertext) {
+  SecretBytes plaintext;
+  OPENPCC_RETURN_IF_ERROR(OpenAppend(nonce, aad, ciphertext, plaintext));
+  return plaintext;
+}
+
+Status AeadKey::OpenAppend(ByteView nonce, ByteView aad, ByteView ciphertext, SecretBytes& out) {
   if (nonce.size() != AeadNonceLength(id_)) {
     return Error(ErrorCode::kInvalidArgument, "aead: nonce is not Nn bytes");
   }
@@ -124,21 +130,25 @@ Result<SecretBytes> AeadKey::Open(ByteView nonce, ByteView aad, ByteView ciphert
   }
   const size_t body = ciphertext.size() - kAeadTagLength;
   OPENPCC_ASSIGN_OR_RETURN(EVP_CIPHER_CTX * ctx, Context(false));
-  SecretBytes plaintext(body);
+  const size_t start = out.size();
+  out.Resize(start + body);
+  uint8_t* plaintext = out.data() + start;
   int length = 0;
   // OpenSSL's SET_TAG takes a non-const pointer but only reads it.
   auto* tag = const_cast<uint8_t*>(ciphertext.data() + body);
   if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
       (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &length, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      EVP_DecryptUpdate(ctx, plaintext.data(), &length, ciphertext.data(), static_cast<int>(body)) != 1 ||
+      EVP_DecryptUpdate(ctx, plaintext, &length, ciphertext.data(), static_cast<int>(body)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAeadTagLength), tag) != 1) {
+    out.Resize(start);  // wipes the unauthenticated bytes
     return OpenSslError("aead: open");
   }
-  if (EVP_DecryptFinal_ex(ctx, plaintext.data() + length, &length) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, plaintext + length, &length) != 1) {
     ERR_clear_error();
+    out.Resize(start);  // wipes the unauthenticated bytes
     return Error(ErrorCode::kAuthenticationFailed, "aead: tag does not verify");
   }
-  return plaintext;
+  return OkStatus();
 }
 
 }  // namespace openpcc::crypto

@@ -55,6 +55,9 @@ class AeadKey {
   Result<Bytes> Seal(ByteView nonce, ByteView aad, ByteView plaintext);
   // Fails with kAuthenticationFailed when the tag does not verify; no plaintext is released then.
   Result<SecretBytes> Open(ByteView nonce, ByteView aad, ByteView ciphertext);
+  // Appends the plaintext to `out`; on any failure `out` is left as it was (what was decrypted
+  // before the tag failed is wiped).
+  Status OpenAppend(ByteView nonce, ByteView aad, ByteView ciphertext, SecretBytes& out);
 
  private:
   AeadKey(AeadId id, SecretBytes key) : id_(id), key_(std::move(key)) {}

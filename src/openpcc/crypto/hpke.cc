@@ -144,12 +144,18 @@ Result<Bytes> HpkeContext::Seal(ByteView aad, ByteView plaintext) {
 }
 
 Result<SecretBytes> HpkeContext::Open(ByteView aad, ByteView ciphertext) {
+  SecretBytes plaintext;
+  OPENPCC_RETURN_IF_ERROR(OpenAppend(aad, ciphertext, plaintext));
+  return plaintext;
+}
+
+Status HpkeContext::OpenAppend(ByteView aad, ByteView ciphertext, SecretBytes& out) {
   if (role_ != Role::kRecipient) return Error(ErrorCode::kFailedPrecondition, "hpke: a sender context cannot open");
   OPENPCC_ASSIGN_OR_RETURN(const AeadNonce nonce, NextNonce());
-  OPENPCC_ASSIGN_OR_RETURN(auto plaintext, key_->Open(nonce, aad, ciphertext));
+  OPENPCC_RETURN_IF_ERROR(key_->OpenAppend(nonce, aad, ciphertext, out));
   // The sequence advances only on success, so a forged message does not desynchronise the stream.
   if (++sequence_ == 0) exhausted_ = true;
-  return plaintext;
+  return OkStatus();
 }
 
 Result<SecretBytes> HpkeContext::Export(ByteView exporter_context, size_t length) const {

@@ -73,6 +73,8 @@ class HpkeContext {
   Result<Bytes> Seal(ByteView aad, ByteView plaintext);
   // Recipient only.
   Result<SecretBytes> Open(ByteView aad, ByteView ciphertext);
+  // Recipient only. Appends the plaintext to `out`, leaving it unchanged on failure.
+  Status OpenAppend(ByteView aad, ByteView ciphertext, SecretBytes& out);
   // Secret export (RFC 9180 §5.3); length at most 255 * Nh.
   Result<SecretBytes> Export(ByteView exporter_context, size_t length) const;
 

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 namespace openpcc::crypto {
 
 void Wipe(std::span<uint8_t> bytes) {
@@ -36,8 +38,12 @@ void SecretBytes::Resize(size_t size) {
     bytes_.resize(size);
     return;
   }
+  if (size <= bytes_.capacity()) {  // grows in place: no reallocation, so no stale copy
+    bytes_.resize(size, 0);
+    return;
+  }
   std::vector<uint8_t> grown;
-  grown.reserve(size);
+  grown.reserve(std::max(size, bytes_.capacity() * 2));  // geometric, so appending chunks is linear
   grown.assign(bytes_.begin(), bytes_.end());
   grown.resize(size, 0);
   Clear();

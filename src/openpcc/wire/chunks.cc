@@ -19,8 +19,8 @@ Status HpkeChunkCipher::Seal(ByteView plaintext, bool final, Bytes& out) {
   return context_.SealAppend(FinalAad(final), plaintext, out);
 }
 
-Result<SecretBytes> HpkeChunkCipher::Open(ByteView ciphertext, bool final) {
-  return context_.Open(FinalAad(final), ciphertext);
+Status HpkeChunkCipher::OpenAppend(ByteView ciphertext, bool final, SecretBytes& out) {
+  return context_.OpenAppend(FinalAad(final), ciphertext, out);
 }
 
 Result<CounterChunkCipher> CounterChunkCipher::Create(crypto::AeadId aead, ByteView key,
@@ -44,9 +44,9 @@ Status CounterChunkCipher::Seal(ByteView plaintext, bool final, Bytes& out) {
   return key_.SealAppend(nonce, FinalAad(final), plaintext, out);
 }
 
-Result<SecretBytes> CounterChunkCipher::Open(ByteView ciphertext, bool final) {
+Status CounterChunkCipher::OpenAppend(ByteView ciphertext, bool final, SecretBytes& out) {
   OPENPCC_ASSIGN_OR_RETURN(const crypto::AeadNonce nonce, NextNonce());
-  return key_.Open(nonce, FinalAad(final), ciphertext);
+  return key_.OpenAppend(nonce, FinalAad(final), ciphertext, out);
 }
 
 Status ChunkWriter::Write(ByteView plaintext, Bytes& out) {
@@ -138,26 +138,34 @@ Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
                                                        " is shorter than the AEAD tag"));
         } else {
           body_length_ = static_cast<size_t>(length);
-          pending_.reserve(body_length_);
           state_ = State::kBody;
         }
         break;
       }
       case State::kBody: {
-        if (!FillTo(pending_, body_length_, bytes)) break;
-        if (observer_) observer_(pending_);
-        auto plaintext = cipher_->Open(pending_, false);
-        if (!plaintext.ok()) {
-          if (plaintext.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(plaintext).error());
+        ByteView ciphertext;
+        if (pending_.empty() && bytes.size() >= body_length_) {
+          // The whole chunk is in this input: open it in place, without buffering a copy.
+          ciphertext = bytes.first(body_length_);
+          bytes = bytes.subspan(body_length_);
+        } else {
+          if (pending_.empty()) pending_.reserve(body_length_);
+          if (!FillTo(pending_, body_length_, bytes)) break;
+          ciphertext = pending_;
+        }
+        if (observer_) observer_(ciphertext);
+        const size_t before = out.size();
+        Status opened = cipher_->OpenAppend(ciphertext, false, out);
+        if (!opened.ok()) {
+          if (opened.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(opened).error());
           return Fail(Error(ErrorCode::kAuthenticationFailed,
                             "chunks: chunk " + std::to_string(chunks_opened_) + " does not authenticate"));
         }
         // draft-ietf-ohai-chunked-ohttp: an empty non-final chunk is treated as a decryption error.
-        if (plaintext->empty()) {
+        if (out.size() == before) {
           return Fail(Error(ErrorCode::kAuthenticationFailed,
                             "chunks: chunk " + std::to_string(chunks_opened_) + " is empty but not final"));
         }
-        out.Append(plaintext->view());
         ++chunks_opened_;
         pending_.clear();
         state_ = State::kLength;
@@ -198,12 +206,11 @@ Status ChunkReader::Finish(SecretBytes& out) {
     return Fail(Error(ErrorCode::kTruncated, "chunks: final chunk is shorter than the AEAD tag"));
   }
   if (observer_) observer_(pending_);
-  auto plaintext = cipher_->Open(pending_, true);
-  if (!plaintext.ok()) {
-    if (plaintext.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(plaintext).error());
+  Status opened = cipher_->OpenAppend(pending_, true, out);
+  if (!opened.ok()) {
+    if (opened.error().code() != ErrorCode::kAuthenticationFailed) return Fail(std::move(opened).error());
     return Fail(Error(ErrorCode::kAuthenticationFailed, "chunks: final chunk does not authenticate"));
   }
-  out.Append(plaintext->view());
   ++chunks_opened_;
   pending_.clear();
   state_ = State::kDone;

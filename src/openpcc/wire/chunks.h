@@ -47,7 +47,8 @@ class ChunkCipher {
  public:
   virtual ~ChunkCipher() = default;
   virtual Status Seal(ByteView plaintext, bool final, Bytes& out) = 0;
-  virtual Result<crypto::SecretBytes> Open(ByteView ciphertext, bool final) = 0;
+  // Appends the chunk's plaintext to `out`; leaves `out` unchanged on failure.
+  virtual Status OpenAppend(ByteView ciphertext, bool final, crypto::SecretBytes& out) = 0;
 };
 
 // Chunks sealed by an HPKE context (its sequence number is the counter).
@@ -55,7 +56,7 @@ class HpkeChunkCipher final : public ChunkCipher {
  public:
   explicit HpkeChunkCipher(crypto::HpkeContext context) : context_(std::move(context)) {}
   Status Seal(ByteView plaintext, bool final, Bytes& out) override;
-  Result<crypto::SecretBytes> Open(ByteView ciphertext, bool final) override;
+  Status OpenAppend(ByteView ciphertext, bool final, crypto::SecretBytes& out) override;
   const crypto::HpkeContext& context() const { return context_; }
 
  private:
@@ -67,7 +68,7 @@ class CounterChunkCipher final : public ChunkCipher {
  public:
   static Result<CounterChunkCipher> Create(crypto::AeadId aead, ByteView key, ByteView base_nonce);
   Status Seal(ByteView plaintext, bool final, Bytes& out) override;
-  Result<crypto::SecretBytes> Open(ByteView ciphertext, bool final) override;
+  Status OpenAppend(ByteView ciphertext, bool final, crypto::SecretBytes& out) override;
 
  private:
   CounterChunkCipher(crypto::AeadKey key, crypto::SecretBytes base_nonce)
