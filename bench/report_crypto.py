@@ -2,16 +2,19 @@
 """Runs bench/crypto_bench and writes the crypto section of docs/benchmarks.md.
 
 Usage: bench/report_crypto.py BUILD_DIR [--repetitions N]
-Medians over N repetitions (default 5) of one run; ratios are computed from those medians.
+Medians over N repetitions (default 9) of one run; ratios are computed from those medians. The
+repetitions of all benchmarks are randomly interleaved, so that slow phases of a shared machine
+spread over every benchmark instead of landing on some of them.
 """
 import json, os, platform, subprocess, sys
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build/release"
-    reps = int(sys.argv[sys.argv.index("--repetitions") + 1]) if "--repetitions" in sys.argv else 5
+    reps = int(sys.argv[sys.argv.index("--repetitions") + 1]) if "--repetitions" in sys.argv else 9
     out = subprocess.run([os.path.join(build, "bench", "crypto_bench"), f"--benchmark_repetitions={reps}",
                           "--benchmark_report_aggregates_only=true", "--benchmark_format=json",
-                          "--benchmark_min_time=0.3"], check=True, capture_output=True, text=True).stdout
+                          "--benchmark_min_time=0.2",
+                          "--benchmark_enable_random_interleaving=true"], check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
     med = {b["run_name"]: b["real_time"] for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
     unit = {b["run_name"]: b["time_unit"] for b in data["benchmarks"]}
@@ -23,7 +26,8 @@ def main():
     cpu = data["context"].get("num_cpus"), data["context"].get("mhz_per_cpu")
     lines.append(f"Machine: {platform.machine()}, {cpu[0]} cores at {cpu[1]} MHz, {platform.platform()}; "
                  f"OpenSSL 3.0 (Debian); g++ 12 `release` preset (RelWithDebInfo). "
-                 f"Medians of {reps} repetitions in one run of `bench/report_crypto.py build/release`.\n")
+                 f"Medians of {reps} randomly interleaved repetitions in one run of "
+                 f"`bench/report_crypto.py build/release`.\n")
     lines.append("### HPKE (KDF HKDF-SHA256), 1 KiB message\n")
     lines.append("| KEM | AEAD | setup + seal (µs) | setup + open (µs) |")
     lines.append("|---|---|---:|---:|")
