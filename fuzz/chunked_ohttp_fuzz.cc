@@ -17,9 +17,7 @@ void FuzzGateway(const SplitInput& input) {
   static const auto keys = ChunkedGatewayKeys();
   wire::ChunkedRequestReader whole(keys, input.limits());
   wire::ChunkedRequestReader split(keys, input.limits());
-  const Outcome a = Feed(whole, input.message, nullptr);
-  const Outcome b = Feed(split, input.message, &input.pieces);
-  CheckSplitInvariant("chunked ohttp request", a, b, input.small_limits);
+  const Outcome a = FeedWholeAndSplit("chunked ohttp request", whole, split, input);
   if (!a.ok) return;
   if (!whole.finished() || !split.finished() || whole.key_id() != split.key_id() || whole.key_id() != input.message[0]) {
     InvariantViolated("chunked ohttp request: finished readers disagree on state or key id");
@@ -34,9 +32,7 @@ void FuzzClient(const SplitInput& input) {
   static const wire::ChunkedRequestWriter writer = FixedChunkedRequest(request);
   auto whole = writer.MakeResponseReader(input.limits());
   auto split = writer.MakeResponseReader(input.limits());
-  const Outcome a = Feed(whole, input.message, nullptr);
-  const Outcome b = Feed(split, input.message, &input.pieces);
-  CheckSplitInvariant("chunked ohttp response", a, b, input.small_limits);
+  const Outcome a = FeedWholeAndSplit("chunked ohttp response", whole, split, input);
   if (a.ok && (!whole.finished() || !split.finished())) InvariantViolated("chunked ohttp response: not finished");
 }
 

@@ -332,4 +332,14 @@ inline void CheckSplitInvariant(const char* what, const Outcome& whole, const Ou
   }
 }
 
+// Feeds the input to `whole` in one piece and to `split` in the input's pieces, checks that both
+// end the same way, and returns the outcome.
+template <typename Reader>
+Outcome FeedWholeAndSplit(const char* what, Reader& whole, Reader& split, const SplitInput& input) {
+  Outcome a = Feed(whole, input.message, nullptr);
+  const Outcome b = Feed(split, input.message, &input.pieces);
+  CheckSplitInvariant(what, a, b, input.small_limits);
+  return a;
+}
+
 }  // namespace openpcc::fuzz

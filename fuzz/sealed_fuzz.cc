@@ -21,9 +21,7 @@ void FuzzNode(const SplitInput& input) {
   static const std::vector<wire::NodeKey> keys = {SealedCurrentKey().key, SealedGraceKey().key};
   wire::SealedRequestReader whole(keys, input.limits());
   wire::SealedRequestReader split(keys, input.limits());
-  const Outcome a = Feed(whole, input.message, nullptr);
-  const Outcome b = Feed(split, input.message, &input.pieces);
-  CheckSplitInvariant("sealed request", a, b, input.small_limits);
+  const Outcome a = FeedWholeAndSplit("sealed request", whole, split, input);
   if (!a.ok) return;
   const auto same = [](ByteView x, ByteView y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
   if (!whole.finished() || !split.finished() || !same(whole.request_digest(), split.request_digest()) ||
@@ -40,9 +38,7 @@ void FuzzClient(const SplitInput& input) {
   static const wire::SealedRequestWriter writer = FixedSealedRequest(request);
   auto whole = Must(writer.MakeResponseReader(input.limits()), "response reader");
   auto split = Must(writer.MakeResponseReader(input.limits()), "response reader");
-  const Outcome a = Feed(whole, input.message, nullptr);
-  const Outcome b = Feed(split, input.message, &input.pieces);
-  CheckSplitInvariant("sealed response", a, b, input.small_limits);
+  const Outcome a = FeedWholeAndSplit("sealed response", whole, split, input);
   if (!a.ok) return;
   const ByteView x = whole.node_id(), y = split.node_id();
   if (!whole.finished() || !split.finished() || x.empty() || !std::equal(x.begin(), x.end(), y.begin(), y.end()) ||

@@ -7,8 +7,9 @@
 //
 // An `HpkeContext` is move-only, owns its AEAD key, base nonce and exporter secret (all wiped on
 // destruction), and keeps its sequence number to itself: a sender context can only Seal, a
-// recipient context can only Open, both can Export. After 2^96 - 1 messages the context refuses
-// to seal or open further (RFC 9180 §5.2). An export-only context refuses Seal and Open.
+// recipient context can only Open, both can Export. After 2^64 messages (stricter than the
+// 2^96 - 1 of RFC 9180 §5.2) the context refuses to seal or open further. An export-only context
+// refuses Seal and Open.
 //
 // The recipient's private key is a `DhPrivateKey`, so its DH step can run in a TPM.
 //

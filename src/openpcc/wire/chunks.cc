@@ -118,14 +118,18 @@ Status ChunkReader::Push(ByteView bytes, SecretBytes& out) {
   while (!bytes.empty()) {
     switch (state_) {
       case State::kLength: {
-        // The varint's first byte (already buffered, or next in the input) gives its length.
-        uint8_t first = 0;
-        (void)ByteReader(pending_.empty() ? bytes : ByteView(pending_)).PeekU8(&first);
-        if (!FillTo(pending_, VarintLengthFromFirstByte(first), bytes)) break;
-        ByteReader reader(pending_);
         uint64_t length = 0;
-        if (!reader.ReadVarint(&length)) return Fail(Error(ErrorCode::kInternal, "chunks: varint"));
-        pending_.clear();
+        ByteReader direct(bytes);
+        if (pending_.empty() && direct.ReadVarint(&length)) {
+          bytes = direct.rest();  // the whole length was in this input: no buffering
+        } else {
+          // The varint's first byte (already buffered, or next in the input) gives its length.
+          uint8_t first = 0;
+          (void)ByteReader(pending_.empty() ? bytes : ByteView(pending_)).PeekU8(&first);
+          if (!FillTo(pending_, VarintLengthFromFirstByte(first), bytes)) break;
+          if (!ByteReader(pending_).ReadVarint(&length)) return Fail(Error(ErrorCode::kInternal, "chunks: varint"));
+          pending_.clear();
+        }
         if (length == 0) {
           state_ = State::kFinal;
         } else if (length > limits_.max_chunk_ciphertext) {

@@ -24,8 +24,8 @@ Status ParseSuites(ByteReader& suites_reader, bool skip_unknown, std::vector<Sym
     }
     if (!crypto::IsKnownKdf(kdf) || !crypto::IsKnownAead(aead)) {
       if (skip_unknown) continue;
-      auto check = crypto::HpkeSuiteFromIds(0x0020, kdf, aead);
-      return Error(ErrorCode::kUnsupported, "ohttp key config: " + check.error().message());
+      return Error(ErrorCode::kUnsupported, "ohttp key config: suite (kdf " + HexU16(kdf) + ", aead " +
+                                                HexU16(aead) + ") is not supported");
     }
     out.push_back({static_cast<crypto::KdfId>(kdf), static_cast<crypto::AeadId>(aead)});
   }
@@ -44,8 +44,7 @@ Result<KeyConfig> ParseOne(ByteView bytes, bool skip_unknown, bool* unsupported)
       *unsupported = true;
       return config;
     }
-    return Error(ErrorCode::kUnsupported, "ohttp key config: " +
-                                              crypto::HpkeSuiteFromIds(kem, 1, 1).error().message());
+    return Error(ErrorCode::kUnsupported, "ohttp key config: kem_id " + HexU16(kem) + " is not supported");
   }
   config.kem = static_cast<crypto::KemId>(kem);
   ByteView public_key;
