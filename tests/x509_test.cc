@@ -39,6 +39,9 @@ TEST(X509Test, ParsesPemBundleAndDer) {
   EXPECT_NE(milan.ask_ark[0].Subject().find("CN=SEV-Milan"), std::string::npos);
   EXPECT_NE(milan.ask_ark[1].Subject().find("CN=ARK-Milan"), std::string::npos);
   EXPECT_NE(milan.vcek.Issuer().find("CN=SEV-Milan"), std::string::npos);
+  EXPECT_EQ(milan.vcek.IssuerCommonName(), "SEV-Milan");
+  EXPECT_EQ(milan.vcek.SubjectCommonName(), "SEV-VCEK");
+  EXPECT_EQ(milan.ask_ark[1].SubjectCommonName(), "ARK-Milan");
   EXPECT_EQ(milan.vcek.NotBefore(), At("2022-09-24T00:55:28Z"));
   // The VCEK carries AMD's TCB extensions (1.3.6.1.4.1.3704.1.3.1 = boot loader SPL).
   std::optional<Bytes> bl = milan.vcek.Extension("1.3.6.1.4.1.3704.1.3.1");

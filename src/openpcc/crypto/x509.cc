@@ -42,6 +42,22 @@ std::string NameToString(const X509_NAME* name) {
   return std::string(data, static_cast<size_t>(length));
 }
 
+std::string CommonName(const X509_NAME* name) {
+  int index = -1, last = -1;
+  while ((index = X509_NAME_get_index_by_NID(name, NID_commonName, index)) >= 0) last = index;
+  if (last < 0) return "";
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last));
+  unsigned char* utf8 = nullptr;
+  int length = ASN1_STRING_to_UTF8(&utf8, data);
+  if (length < 0) {
+    ERR_clear_error();
+    return "";
+  }
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<size_t>(length));
+  OPENSSL_free(utf8);
+  return out;
+}
+
 std::chrono::sys_seconds FromAsn1Time(const ASN1_TIME* time) {
   struct tm tm {};
   if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) return std::chrono::sys_seconds{};
@@ -136,6 +152,10 @@ Bytes Certificate::Der() const {
 
 std::string Certificate::Subject() const { return NameToString(X509_get_subject_name(get())); }
 std::string Certificate::Issuer() const { return NameToString(X509_get_issuer_name(get())); }
+std::string Certificate::SubjectCommonName() const {
+  return CommonName(X509_get_subject_name(get()));
+}
+std::string Certificate::IssuerCommonName() const { return CommonName(X509_get_issuer_name(get())); }
 std::chrono::sys_seconds Certificate::NotBefore() const {
   return FromAsn1Time(X509_get0_notBefore(get()));
 }

@@ -46,6 +46,10 @@ class Certificate {
   Bytes Der() const;
   std::string Subject() const;  // RFC 2253 one-line form, for messages
   std::string Issuer() const;
+  // The subject's / issuer's commonName (the last one if several), or "" when there is none: for
+  // checks that an issuer is a specific CA ("SEV-Milan"), which the one-line forms make ambiguous.
+  std::string SubjectCommonName() const;
+  std::string IssuerCommonName() const;
   std::chrono::sys_seconds NotBefore() const;
   std::chrono::sys_seconds NotAfter() const;
   // The subject public key; the certificate keeps ownership.
