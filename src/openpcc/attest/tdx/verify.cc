@@ -40,16 +40,6 @@ Result<crypto::Crl> ParseCrl(std::string_view what, ByteView bytes) {
   return crl;
 }
 
-// Collateral step (6 or 7): the body's signed value, its signature, chain and window.
-Result<SignedJson> VerifiedValue(std::string_view what, ByteView body, ByteView chain_text,
-                                 std::string_view key, std::span<const crypto::Certificate> roots,
-                                 const std::vector<crypto::Crl>& crls, std::chrono::sys_seconds at) {
-  OPENPCC_ASSIGN_OR_RETURN(SignedJson signed_json, ExtractSignedJson(AsChars(body), key));
-  OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> chain, ParseIssuerChain(chain_text));
-  OPENPCC_RETURN_IF_ERROR(VerifyCollateralSignature(what, signed_json, chain, roots, crls, at));
-  return signed_json;
-}
-
 }  // namespace
 
 std::span<const crypto::Certificate> IntelSgxRoots() {
@@ -62,18 +52,12 @@ std::span<const crypto::Certificate> IntelSgxRoots() {
   return roots;
 }
 
-Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& collateral,
-                                 std::chrono::sys_seconds at,
-                                 std::span<const crypto::Certificate> roots) {
-  // 1. Structure.
-  OPENPCC_ASSIGN_OR_RETURN(Quote quote, ParseQuote(quote_bytes));
-
+Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys_seconds at,
+                                            std::span<const crypto::Certificate> roots,
+                                            const std::vector<crypto::Crl>& crls,
+                                            std::optional<ByteView> pck_crl,
+                                            std::optional<ByteView> pck_crl_chain) {
   // 2. PCK chain to the pinned root, with CRLs.
-  std::vector<crypto::Crl> crls;
-  if (collateral.root_crl) {
-    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl root_crl, ParseCrl("tdx: root CRL", *collateral.root_crl));
-    crls.push_back(std::move(root_crl));
-  }
   Result<std::vector<crypto::Certificate>> pck_chain =
       crypto::Certificate::ParseAll(quote.pck_chain_pem);
   if (!pck_chain.ok()) {
@@ -82,27 +66,27 @@ Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& coll
   }
   const crypto::Certificate& pck = pck_chain->front();
   std::vector<crypto::Crl> pck_crls = crls;
-  if (collateral.pck_crl) {
-    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl pck_crl, ParseCrl("tdx: PCK CRL", *collateral.pck_crl));
-    if (pck_crl.Issuer() != pck.Issuer()) {
+  if (pck_crl) {
+    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl crl, ParseCrl("tdx: PCK CRL", *pck_crl));
+    if (crl.Issuer() != pck.Issuer()) {
       return Error(ErrorCode::kFailedPrecondition, "tdx: PCK CRL is issued by \"" +
-                                                       pck_crl.Issuer() +
+                                                       crl.Issuer() +
                                                        "\", not by the PCK's issuer \"" +
                                                        pck.Issuer() + "\"");
     }
-    if (collateral.pck_crl_chain) {
+    if (pck_crl_chain) {
       OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> crl_chain,
-                               ParseIssuerChain(*collateral.pck_crl_chain));
+                               ParseIssuerChain(*pck_crl_chain));
       crypto::ChainPolicy policy{at, crls};
       OPENPCC_RETURN_IF_ERROR(crypto::VerifyChain("tdx: PCK CRL issuer chain", crl_chain.front(),
                                                   std::span(crl_chain).subspan(1), roots, policy));
-      if (crl_chain.front().Subject() != pck_crl.Issuer()) {
+      if (crl_chain.front().Subject() != crl.Issuer()) {
         return Error(ErrorCode::kFailedPrecondition,
                      "tdx: PCK CRL issuer chain starts with \"" + crl_chain.front().Subject() +
                          "\", not the CRL's issuer");
       }
     }
-    pck_crls.push_back(std::move(pck_crl));
+    pck_crls.push_back(std::move(crl));
   }
   {
     crypto::ChainPolicy policy{at, pck_crls};
@@ -137,13 +121,10 @@ Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& coll
       crypto::HashId::kSha256, quote.signed_region, ByteView(quote.signature).first(32),
       ByteView(quote.signature).last(32)));
 
-  // 6. TCB info.
-  OPENPCC_ASSIGN_OR_RETURN(SignedJson tcb_json,
-                           VerifiedValue("tdx: TCB info", collateral.tcb_info,
-                                         collateral.tcb_info_chain, "tcbInfo", roots, crls, at));
-  OPENPCC_ASSIGN_OR_RETURN(TcbInfo tcb_info, ParseTcbInfo(tcb_json.value));
-  OPENPCC_RETURN_IF_ERROR(
-      CheckCollateralWindow("tdx: TCB info", tcb_info.issue_date, tcb_info.next_update, at));
+  return pck_ext;
+}
+
+Status CheckTcbInfoMatchesPck(const TcbInfo& tcb_info, const PckExtensions& pck_ext) {
   if (tcb_info.fmspc != pck_ext.fmspc) {
     return Error(ErrorCode::kFailedPrecondition,
                  "tdx: TCB info is for FMSPC " + Hex(tcb_info.fmspc) +
@@ -154,12 +135,44 @@ Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& coll
                  "tdx: TCB info is for PCE-ID " + Hex(tcb_info.pce_id) +
                      ", the PCK certificate's PCE-ID is " + Hex(pck_ext.pce_id));
   }
+  return OkStatus();
+}
 
-  // 7. QE identity.
-  OPENPCC_ASSIGN_OR_RETURN(
-      SignedJson qe_json, VerifiedValue("tdx: QE identity", collateral.qe_identity,
-                                        collateral.qe_identity_chain, "enclaveIdentity", roots, crls, at));
+Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& collateral,
+                                 std::chrono::sys_seconds at,
+                                 std::span<const crypto::Certificate> roots) {
+  // 1. Structure.
+  OPENPCC_ASSIGN_OR_RETURN(Quote quote, ParseQuote(quote_bytes));
+
+  std::vector<crypto::Crl> crls;
+  if (collateral.root_crl) {
+    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl root_crl, ParseCrl("tdx: root CRL", *collateral.root_crl));
+    crls.push_back(std::move(root_crl));
+  }
+  OPENPCC_ASSIGN_OR_RETURN(PckExtensions pck_ext,
+                           VerifyQuoteSignatures(quote, at, roots, crls, collateral.pck_crl,
+                                                 collateral.pck_crl_chain));
+
+  // 6. TCB info: for this platform, signed by Intel, current.
+  OPENPCC_ASSIGN_OR_RETURN(SignedJson tcb_json,
+                           ExtractSignedJson(AsChars(collateral.tcb_info), "tcbInfo"));
+  OPENPCC_ASSIGN_OR_RETURN(TcbInfo tcb_info, ParseTcbInfo(tcb_json.value));
+  OPENPCC_RETURN_IF_ERROR(CheckTcbInfoMatchesPck(tcb_info, pck_ext));
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> tcb_chain,
+                           ParseIssuerChain(collateral.tcb_info_chain));
+  OPENPCC_RETURN_IF_ERROR(
+      VerifyCollateralSignature("tdx: TCB info", tcb_json, tcb_chain, roots, crls, at));
+  OPENPCC_RETURN_IF_ERROR(
+      CheckCollateralWindow("tdx: TCB info", tcb_info.issue_date, tcb_info.next_update, at));
+
+  // 7. QE identity: signed by Intel, current, and describing this QE.
+  OPENPCC_ASSIGN_OR_RETURN(SignedJson qe_json,
+                           ExtractSignedJson(AsChars(collateral.qe_identity), "enclaveIdentity"));
   OPENPCC_ASSIGN_OR_RETURN(QeIdentity qe_identity, ParseQeIdentity(qe_json.value));
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> qe_chain,
+                           ParseIssuerChain(collateral.qe_identity_chain));
+  OPENPCC_RETURN_IF_ERROR(
+      VerifyCollateralSignature("tdx: QE identity", qe_json, qe_chain, roots, crls, at));
   OPENPCC_RETURN_IF_ERROR(CheckCollateralWindow("tdx: QE identity", qe_identity.issue_date,
                                                 qe_identity.next_update, at));
   OPENPCC_ASSIGN_OR_RETURN(TcbStatus qe_status, EvaluateQeIdentity(qe_identity, quote.qe_report));

@@ -8,8 +8,9 @@
 //   3. QE report signature with the PCK leaf key;
 //   4. QE report REPORTDATA = SHA-256(attestation key || QE auth data) || 32 zero bytes;
 //   5. quote signature over header (+ v5 body descriptor) and TD report with the attestation key;
-//   6. TCB info: signature over its raw JSON by Intel SGX TCB Signing (chained to the pinned root),
-//      issueDate <= at <= nextUpdate, FMSPC and PCE-ID equal the PCK certificate's;
+//   6. TCB info: FMSPC and PCE-ID equal the PCK certificate's (so collateral of another platform
+//      is named as such), its signature over the raw JSON by Intel SGX TCB Signing chained to the
+//      pinned root at `at`, issueDate <= at <= nextUpdate;
 //   7. QE identity: the same signature, chain and window checks; the QE report matches it;
 //   8. the TCB status by Intel's matching algorithm (tcb.h).
 // It returns the verified claims, whatever the TCB status. `CheckTdxPolicy` then applies the
@@ -76,6 +77,17 @@ struct TdxClaims {
   // Hex for byte fields; names as in Intel's specification, lower case.
   boost::json::object ToJson() const;
 };
+
+// Steps 2–5 on a parsed quote (usable without collateral, e.g. to check a quote's origin).
+// `crls` apply to every chain (the root CRL); the PCK CRL must be issued by the PCK's issuer, and
+// its issuer chain, when given, must lead to `roots`. Returns the PCK's SGX extensions.
+Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys_seconds at,
+                                            std::span<const crypto::Certificate> roots,
+                                            const std::vector<crypto::Crl>& crls,
+                                            std::optional<ByteView> pck_crl = std::nullopt,
+                                            std::optional<ByteView> pck_crl_chain = std::nullopt);
+// Step 6's platform match: the TCB info's FMSPC and PCE-ID against the PCK certificate's.
+Status CheckTcbInfoMatchesPck(const TcbInfo& tcb_info, const PckExtensions& pck);
 
 Result<TdxClaims> VerifyTdxQuote(ByteView quote, const TdxCollateral& collateral,
                                  std::chrono::sys_seconds at,
