@@ -98,6 +98,15 @@ TEST(BindingTest, EmptyGpuListBindsAsTwoZeroBytes) {
   EXPECT_EQ(preimage[offset + 3], 33);
 }
 
+// Known answers computed independently (Python hashlib) from the DESIGN §2.4 formula.
+TEST(BindingTest, GpuNonceKnownAnswer) {
+  Bytes key_config(40);
+  for (size_t i = 0; i < key_config.size(); ++i) key_config[i] = static_cast<uint8_t>(i);
+  Freshness freshness;  // kind 1, 32 zero bytes
+  EXPECT_EQ(HexEncode(GpuNonce(key_config, freshness).value()),
+            "e748416f1417781a5d52e4f2a806324c2ac913317cb67132345d67c4104a1f12");
+}
+
 TEST(BindingTest, RefusesFieldsTooLongForTheirPrefix) {
   Freshness freshness;
   Bytes huge(65536, 1);

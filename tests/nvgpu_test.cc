@@ -70,26 +70,6 @@ T Must(Result<T> result) {
 
 std::string Str(const boost::json::value& v) { return std::string(v.as_string()); }
 
-// ---- GPU nonce --------------------------------------------------------------------------------
-
-TEST(NvGpuNonceTest, MatchesDesignFormula) {
-  Bytes key_config(40);
-  for (size_t i = 0; i < key_config.size(); ++i) key_config[i] = static_cast<uint8_t>(i);
-  Bytes freshness(33, 0);
-  freshness[0] = 1;
-  auto nonce = GpuNonce(key_config, freshness).value();
-  EXPECT_EQ(HexEncode(nonce), "e748416f1417781a5d52e4f2a806324c2ac913317cb67132345d67c4104a1f12");
-  EXPECT_EQ(HexEncode(GpuNonce({}, {}).value()),
-            "0d36d0111ca3626f0b82898b3f16f983ac0d3950d785a9590bf32f9f3c7cbb1e");
-}
-
-TEST(NvGpuNonceTest, FailsOnLengthOverflowInsteadOfTruncating) {
-  Bytes big(0x10000, 0);
-  ExpectError(GpuNonce(big, {}), ErrorCode::kOutOfRange, "does not fit a 2-byte length");
-  ExpectError(GpuNonce({}, big), ErrorCode::kOutOfRange, "does not fit a 2-byte length");
-  EXPECT_TRUE(GpuNonce(Bytes(0xFFFF, 0), {}).ok());
-}
-
 // ---- Pinned roots -----------------------------------------------------------------------------
 
 TEST(NvGpuRootsTest, PinnedRootsAreNvidiasPublishedOnes) {

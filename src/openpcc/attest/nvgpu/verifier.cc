@@ -14,7 +14,6 @@
 namespace openpcc::attest::nvgpu {
 namespace {
 
-constexpr std::string_view kGpuNonceLabel = "openpcc gpu nonce v1";
 // TCG DICE extensions carrying the device firmware id in NVIDIA's leaf certificates.
 constexpr std::string_view kOidHopperFwid = "2.23.133.5.4.1";      // CompositeDeviceID-like
 constexpr std::string_view kOidBlackwellFwid = "2.23.133.5.4.1.1";  // DiceTcbInfo
@@ -141,23 +140,6 @@ Result<VerifiedRim> CheckRim(std::string_view what, const std::string& text, con
 std::string HexOf(ByteView bytes) { return HexEncode(bytes); }
 
 }  // namespace
-
-Result<std::array<uint8_t, kSpdmNonceLength>> GpuNonce(ByteView key_config, ByteView freshness) {
-  Bytes preimage = ToBytes(kGpuNonceLabel);
-  for (ByteView part : {key_config, freshness}) {
-    if (part.size() > 0xFFFF) {
-      return Error(ErrorCode::kOutOfRange, "nvgpu: gpu nonce: input of " + std::to_string(part.size()) +
-                                               " bytes does not fit a 2-byte length");
-    }
-    preimage.push_back(static_cast<uint8_t>(part.size() >> 8));
-    preimage.push_back(static_cast<uint8_t>(part.size()));
-    Append(preimage, part);
-  }
-  Bytes digest = crypto::Sha256(preimage);
-  std::array<uint8_t, kSpdmNonceLength> nonce{};
-  std::copy(digest.begin(), digest.end(), nonce.begin());
-  return nonce;
-}
 
 std::string_view GpuArchName(GpuArch arch) { return arch == GpuArch::kHopper ? "hopper" : "blackwell"; }
 

@@ -38,9 +38,8 @@
 
 namespace openpcc::attest::nvgpu {
 
-// DESIGN §2.4: nonce = SHA-256("openpcc gpu nonce v1" || lp(key_config) || lp(freshness)), with
-// lp(x) = 2-byte big-endian length || x. Fails (never truncates) on an input over 65535 bytes.
-Result<std::array<uint8_t, kSpdmNonceLength>> GpuNonce(ByteView key_config, ByteView freshness);
+// The nonce a node requests GPU evidence with (DESIGN §2.4) is attest::GpuNonce in
+// attest/binding.h; this verifier only compares the report's nonce with the expected one.
 
 constexpr uint8_t CcFeatureBit(CcFeature feature) {
   return static_cast<uint8_t>(1u << static_cast<unsigned>(feature));
