@@ -1,0 +1,284 @@
+// `openpcc evidence verify`: offline verification of one piece of platform evidence, printing the
+// verified claims as JSON (exit 0) or naming the check that failed (exit 1).
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "openpcc/attest/nvgpu/verifier.h"
+#include "openpcc/attest/snp/verify.h"
+#include "openpcc/attest/tdx/collateral.h"
+#include "openpcc/attest/tdx/verify.h"
+#include "openpcc/cli/cli_util.h"
+#include "openpcc/cli/commands.h"
+#include "openpcc/cli/options.h"
+
+namespace openpcc::cli {
+namespace {
+
+constexpr std::string_view kCommand = "evidence verify";
+
+struct Settings {
+  std::string type;
+  std::string at = "now";
+  std::string report_data;  // expected REPORT_DATA, hex (sev-snp, tdx)
+  // sev-snp
+  std::string report, vek, chain, crl, host_data, id_key_digest, vmpl = "0";
+  // tdx
+  std::string quote, tcb_info, tcb_info_chain, qe_identity, qe_identity_chain, pck_crl,
+      pck_crl_chain, root_crl;
+  std::vector<std::string> accept_status = {"UpToDate"};
+  // nvidia-gpu
+  std::string evidence, certs, nonce, driver_rim, vbios_rim;
+};
+
+Result<std::optional<Bytes>> OptionalFile(std::string_view flag, const std::string& path) {
+  if (path.empty()) return std::optional<Bytes>();
+  OPENPCC_ASSIGN_OR_RETURN(Bytes bytes, ReadInputFile(flag, path));
+  return std::optional<Bytes>(std::move(bytes));
+}
+
+Result<Bytes> RequiredFile(std::string_view flag, const std::string& path,
+                           std::string_view type) {
+  if (path.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string(flag) + " is required with --type " + std::string(type));
+  }
+  return ReadInputFile(flag, path);
+}
+
+Result<Bytes> HexFlag(std::string_view flag, const std::string& text, size_t size) {
+  Result<Bytes> bytes = HexDecode(text);
+  if (!bytes.ok() || (size != 0 && bytes.value().size() != size)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string(flag) + ": expected " +
+                     (size ? std::to_string(size) + " bytes as hex" : std::string("hex")));
+  }
+  return bytes;
+}
+
+Result<boost::json::object> VerifySnp(const Settings& s, std::chrono::sys_seconds at) {
+  OPENPCC_ASSIGN_OR_RETURN(Bytes report, RequiredFile("--report", s.report, "sev-snp"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes vek, RequiredFile("--vek", s.vek, "sev-snp"));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> chain, OptionalFile("--chain", s.chain));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> crl, OptionalFile("--crl", s.crl));
+  attest::snp::SnpPolicy policy;
+  // HOST_DATA and ID_KEY_DIGEST are deployment-specific (a release manifest states them); here
+  // they are reported, and enforced only when the user names the expected value.
+  policy.host_data = attest::snp::ExpectedBytes::Any();
+  policy.id_key_digest = attest::snp::ExpectedBytes::Any();
+  if (!s.host_data.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--host-data", s.host_data, 32));
+    policy.host_data = attest::snp::ExpectedBytes::Equal(std::move(expected));
+  }
+  if (!s.id_key_digest.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--id-key-digest", s.id_key_digest, 48));
+    policy.id_key_digest = attest::snp::ExpectedBytes::Equal(std::move(expected));
+  }
+  if (s.vmpl == "any") {
+    policy.vmpl.reset();
+  } else if (s.vmpl.size() == 1 && s.vmpl[0] >= '0' && s.vmpl[0] <= '3') {
+    policy.vmpl = static_cast<uint32_t>(s.vmpl[0] - '0');
+  } else {
+    return Error(ErrorCode::kInvalidArgument, "--vmpl: expected 0, 1, 2, 3 or any");
+  }
+  if (!s.report_data.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--report-data", s.report_data, 64));
+    policy.report_data = attest::snp::ExpectedBytes::Equal(std::move(expected));
+  }
+  std::optional<ByteView> crl_view;
+  if (crl) crl_view = *crl;
+  OPENPCC_ASSIGN_OR_RETURN(
+      attest::snp::SnpClaims claims,
+      attest::snp::VerifySnpEvidence(report, vek, chain ? ByteView(*chain) : ByteView(), crl_view,
+                                     policy, at));
+  return claims.ToJson();
+}
+
+Result<boost::json::object> VerifyTdx(const Settings& s, std::chrono::sys_seconds at) {
+  OPENPCC_ASSIGN_OR_RETURN(Bytes quote, RequiredFile("--quote", s.quote, "tdx"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes tcb_info, RequiredFile("--tcb-info", s.tcb_info, "tdx"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes tcb_chain, RequiredFile("--tcb-info-chain", s.tcb_info_chain, "tdx"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes qe_identity, RequiredFile("--qe-identity", s.qe_identity, "tdx"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes qe_chain,
+                           RequiredFile("--qe-identity-chain", s.qe_identity_chain, "tdx"));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> pck_crl, OptionalFile("--pck-crl", s.pck_crl));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> pck_crl_chain,
+                           OptionalFile("--pck-crl-chain", s.pck_crl_chain));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> root_crl, OptionalFile("--root-crl", s.root_crl));
+  if (pck_crl.has_value() != pck_crl_chain.has_value()) {
+    return Error(ErrorCode::kInvalidArgument, "--pck-crl and --pck-crl-chain go together");
+  }
+  attest::tdx::TdxCollateral collateral{tcb_info, tcb_chain, qe_identity, qe_chain, {}, {}, {}};
+  if (pck_crl) collateral.pck_crl = *pck_crl;
+  if (pck_crl_chain) collateral.pck_crl_chain = *pck_crl_chain;
+  if (root_crl) collateral.root_crl = *root_crl;
+  attest::tdx::TdxPolicy policy;
+  policy.accepted_statuses.clear();
+  for (const std::string& status : s.accept_status) {
+    Result<attest::tdx::TcbStatus> parsed = attest::tdx::ParseTcbStatus(status);
+    if (!parsed.ok()) {
+      return Error(ErrorCode::kInvalidArgument, "--accept-status: " + parsed.error().message());
+    }
+    policy.accepted_statuses.push_back(parsed.value());
+  }
+  if (!s.report_data.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--report-data", s.report_data, 64));
+    std::array<uint8_t, 64> value{};
+    std::copy(expected.begin(), expected.end(), value.begin());
+    policy.report_data = value;
+  }
+  OPENPCC_ASSIGN_OR_RETURN(attest::tdx::TdxClaims claims,
+                           attest::tdx::VerifyTdxEvidence(quote, collateral, policy, at));
+  return claims.ToJson();
+}
+
+Result<boost::json::object> VerifyGpu(const Settings& s, std::chrono::sys_seconds at) {
+  OPENPCC_ASSIGN_OR_RETURN(Bytes evidence, RequiredFile("--evidence", s.evidence, "nvidia-gpu"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes certs, RequiredFile("--certs", s.certs, "nvidia-gpu"));
+  attest::nvgpu::NvGpuPolicy policy;
+  policy.at = at;
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> driver_rim, OptionalFile("--driver-rim", s.driver_rim));
+  OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> vbios_rim, OptionalFile("--vbios-rim", s.vbios_rim));
+  // Without reference manifests the measurements are reported, not judged; the output says so.
+  policy.require_driver_rim = driver_rim.has_value();
+  policy.require_vbios_rim = vbios_rim.has_value();
+  if (driver_rim) policy.driver_rim = std::string(AsChars(*driver_rim));
+  if (vbios_rim) policy.vbios_rim = std::string(AsChars(*vbios_rim));
+  std::optional<Bytes> nonce;
+  if (!s.nonce.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes n, HexFlag("--nonce", s.nonce, 32));
+    nonce = std::move(n);
+  }
+  std::optional<ByteView> nonce_view;
+  if (nonce) nonce_view = *nonce;
+  OPENPCC_ASSIGN_OR_RETURN(attest::nvgpu::NvGpuClaims claims,
+                           attest::nvgpu::VerifyGpuEvidence(evidence, certs, nonce_view, policy));
+  boost::json::object out = claims.ToJson();
+  if (!driver_rim || !vbios_rim) {
+    std::fprintf(stderr,
+                 "openpcc evidence verify: warning: measurements not compared with reference "
+                 "manifests (pass --driver-rim and --vbios-rim)\n");
+  }
+  if (!nonce) {
+    std::fprintf(stderr,
+                 "openpcc evidence verify: warning: no --nonce given, so the report's freshness "
+                 "is not checked\n");
+  }
+  return out;
+}
+
+int Verify(const Args& args) {
+  Settings s;
+  OptionSet options(
+      "evidence verify --type TYPE [options]",
+      "Verifies platform evidence offline and prints the verified claims as JSON. Nothing is\n"
+      "fetched: certificates, CRLs and collateral come from the files given, and the vendors'\n"
+      "root certificates are pinned in the binary. A debug-mode guest or TD and an SEV-SNP\n"
+      "migration agent are always refused. Exit status: 0 verified, 1 a check failed (the\n"
+      "message names it), 2 usage error.");
+  options.DisableConfigFile();
+  options.AddString("type", &s.type, "Evidence type: sev-snp, tdx or nvidia-gpu.", "TYPE");
+  options.AddString("at", &s.at,
+                    "Evaluate certificate, CRL and collateral validity at this UTC time "
+                    "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.",
+                    "TIME");
+  options.AddString("report-data", &s.report_data,
+                    "sev-snp, tdx: require REPORT_DATA to equal these 64 bytes.", "HEX");
+  options.AddString("report", &s.report,
+                    "sev-snp: the attestation report (raw or hex), or an Azure HCL report.", "FILE");
+  options.AddString("vek", &s.vek, "sev-snp: the VCEK or VLEK certificate (DER or PEM).", "FILE");
+  options.AddString("chain", &s.chain,
+                    "sev-snp: ASK+ARK or ASVK+ARK certificates (PEM or DER); the ARK is pinned.",
+                    "FILE");
+  options.AddString("crl", &s.crl, "sev-snp: AMD's CRL for the chain (DER or PEM).", "FILE");
+  options.AddString("host-data", &s.host_data,
+                    "sev-snp: require HOST_DATA to equal these 32 bytes (otherwise reported only).",
+                    "HEX");
+  options.AddString("id-key-digest", &s.id_key_digest,
+                    "sev-snp: require ID_KEY_DIGEST to equal these 48 bytes (otherwise reported "
+                    "only).",
+                    "HEX");
+  options.AddString("vmpl", &s.vmpl, "sev-snp: the VMPL the report must come from, or 'any'.",
+                    "N");
+  options.AddString("quote", &s.quote, "tdx: the DCAP quote (v4 or v5).", "FILE");
+  options.AddString("tcb-info", &s.tcb_info, "tdx: TCB info as Intel's PCS serves it (JSON).",
+                    "FILE");
+  options.AddString("tcb-info-chain", &s.tcb_info_chain,
+                    "tdx: the TCB info issuer chain (PEM or URL-encoded PEM).", "FILE");
+  options.AddString("qe-identity", &s.qe_identity, "tdx: QE identity as PCS serves it (JSON).",
+                    "FILE");
+  options.AddString("qe-identity-chain", &s.qe_identity_chain,
+                    "tdx: the QE identity issuer chain (PEM or URL-encoded PEM).", "FILE");
+  options.AddString("pck-crl", &s.pck_crl, "tdx: the PCK CRL (DER or PEM).", "FILE");
+  options.AddString("pck-crl-chain", &s.pck_crl_chain, "tdx: the PCK CRL issuer chain.", "FILE");
+  options.AddString("root-crl", &s.root_crl, "tdx: Intel's root CA CRL (DER or PEM).", "FILE");
+  options.AddList("accept-status", &s.accept_status,
+                  "tdx: a TCB status to accept (UpToDate, SWHardeningNeeded, "
+                  "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, ...).",
+                  "STATUS");
+  options.AddString("evidence", &s.evidence,
+                    "nvidia-gpu: the SPDM attestation report (hex text or raw).", "FILE");
+  options.AddString("certs", &s.certs, "nvidia-gpu: the device certificate chain (PEM, leaf first).",
+                    "FILE");
+  options.AddString("nonce", &s.nonce, "nvidia-gpu: the expected 32-byte nonce.", "HEX");
+  options.AddString("driver-rim", &s.driver_rim, "nvidia-gpu: the driver RIM (SWID XML).", "FILE");
+  options.AddString("vbios-rim", &s.vbios_rim, "nvidia-gpu: the VBIOS RIM (SWID XML).", "FILE");
+  options.AddNotes(
+      "Examples (files from ../shared/vectors):\n"
+      "  openpcc evidence verify --type sev-snp --report go-sev-guest/attestation.bin \\\n"
+      "      --vek go-sev-guest/vcek.testcer --chain go-sev-guest/trust/ask_ark_milan.pem\n"
+      "  openpcc evidence verify --type tdx --at 2023-07-01 --quote tdx_prod_quote_SPR_E4.dat \\\n"
+      "      --tcb-info sample_tcbInfo_response --tcb-info-chain tcbinfo_issuer_chain.pem \\\n"
+      "      --qe-identity sample_qeIdentity_response --qe-identity-chain qeidentity_issuer_chain.pem\n"
+      "  openpcc evidence verify --type nvidia-gpu --evidence hopperAttestationReport.txt \\\n"
+      "      --certs hopperCertChain.txt --nonce <64 hex digits>");
+  Result<OptionSet::Outcome> parsed = options.Parse(args);
+  if (!parsed.ok()) {
+    PrintError(kCommand, parsed.error());
+    return kExitUsage;
+  }
+  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  Result<std::chrono::sys_seconds> at = ParseAtTime("--at", s.at);
+  if (!at.ok()) {
+    PrintError(kCommand, at.error());
+    return kExitUsage;
+  }
+  Result<boost::json::object> claims = Error(ErrorCode::kInvalidArgument, "");
+  if (s.type == "sev-snp") {
+    claims = VerifySnp(s, at.value());
+  } else if (s.type == "tdx") {
+    claims = VerifyTdx(s, at.value());
+  } else if (s.type == "nvidia-gpu") {
+    claims = VerifyGpu(s, at.value());
+  } else {
+    PrintError(kCommand, "--type must be sev-snp, tdx or nvidia-gpu (see --help)");
+    return kExitUsage;
+  }
+  if (!claims.ok()) {
+    PrintError(kCommand, claims.error());
+    return claims.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  boost::json::object out{{"verified", true}, {"type", s.type}, {"at", crypto::FormatUtcTime(at.value())}};
+  out["claims"] = std::move(claims.value());
+  std::fputs(PrettyJson(out).c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunEvidence(const Args& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::printf("Usage: openpcc evidence verify --type TYPE [options]\n\n"
+                "Run 'openpcc evidence verify --help' for the options.\n");
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] != "verify") {
+    PrintError("evidence", "unknown subcommand '" + args[0] + "' (expected: verify)");
+    return kExitUsage;
+  }
+  return Verify(Args(args.begin() + 1, args.end()));
+}
+
+}  // namespace openpcc::cli
