@@ -3,10 +3,17 @@
 namespace openpcc::cli {
 
 int RunEvidence(const Args& args);
+#if OPENPCC_HAVE_LLAMA
+int RunModel(const Args& args);
+#endif
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
       {"evidence", "Verify TEE and GPU evidence offline (evidence verify --help)", RunEvidence},
+#if OPENPCC_HAVE_LLAMA
+      {"model", "Make a tiny random-weight GGUF model for tests and demos (model make-tiny)",
+       RunModel},
+#endif
   };
   return commands;
 }
