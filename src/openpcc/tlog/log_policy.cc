@@ -138,6 +138,10 @@ Result<VerifiedCheckpoint> CheckpointStore::Update(const LogPolicy& policy, std:
     std::optional<std::string> fork;
     if (neu.size == old.size && neu.root != old.root) {
       fork = "the log offers another root hash for size " + std::to_string(neu.size);
+    } else if (neu.size > old.size && old.size > 0 && proof.empty()) {
+      return PolicyError(ErrorCode::kFailedPrecondition, "size " + std::to_string(neu.size) +
+                                                             " needs a consistency proof from the verified size " +
+                                                             std::to_string(old.size));
     } else if (neu.size > old.size && old.size > 0) {
       auto consistent = VerifyConsistency(old.size, neu.size, proof, View(old.root), View(neu.root));
       if (!consistent.ok()) {
