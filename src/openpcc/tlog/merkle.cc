@@ -99,6 +99,7 @@ Status VerifyConsistency(uint64_t size1, uint64_t size2, std::span<const Hash> p
     return ProofError("consistency: old size " + std::to_string(size1) + " is larger than new size " +
                       std::to_string(size2));
   }
+  if (size1 == 0) return ProofError("consistency: proof from the empty tree (size 0) proves nothing");
   if (size1 == size2) {
     if (!proof.empty()) return ProofError("consistency: sizes are equal but the proof is not empty");
     if (root1.size() != root2.size() || !crypto::ConstantTimeEqual(root1, root2)) {
@@ -106,7 +107,6 @@ Status VerifyConsistency(uint64_t size1, uint64_t size2, std::span<const Hash> p
     }
     return OkStatus();
   }
-  if (size1 == 0) return ProofError("consistency: proof from the empty tree (size 0) proves nothing");
   if (root1.size() != kHashLength) return HashFromBytes(root1, "consistency: old root hash").error();
   if (root2.size() != kHashLength) return HashFromBytes(root2, "consistency: new root hash").error();
   if (proof.empty()) return ProofError("consistency: proof is empty");

@@ -41,8 +41,8 @@ Hash RootFromLeafHashes(std::span<const Hash> leaf_hashes);
 // RFC 9162 §2.1.3.2. `leaf_hash` and `root` must be 32 bytes.
 Status VerifyInclusion(uint64_t index, uint64_t size, ByteView leaf_hash, std::span<const Hash> proof,
                        ByteView root);
-// RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; size1 = 0 < size2 is refused
-// (every tree is consistent with the empty one, so such a "proof" proves nothing and is a misuse).
+// RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; size1 = 0 is refused (every
+// tree is consistent with the empty one, so such a "proof" proves nothing: callers special-case it).
 Status VerifyConsistency(uint64_t size1, uint64_t size2, std::span<const Hash> proof, ByteView root1,
                          ByteView root2);
 

@@ -1,0 +1,178 @@
+// tlog/log_policy.h: a checkpoint is believed only with the log's signature and a t-of-n witness
+// quorum; freshness comes from the quorum's timestamps (time injected); inclusion is proven; the
+// stored checkpoint refuses rollback and fork and keeps evidence; revocations and minimum-TCB
+// notices are read from the entries.
+#include <gtest/gtest.h>
+
+#include "openpcc/tlog/log_policy.h"
+#include "openpcc/tlog/log_store.h"
+#include "tlog_test_util.h"
+
+namespace openpcc::tlog {
+namespace {
+
+using testing::FixedKey;
+using testing::TempDir;
+using std::chrono::seconds;
+using std::chrono::sys_seconds;
+
+constexpr char kOrigin[] = "log.openpcc.test/main";
+
+NoteSigner LogSigner() { return std::move(NoteSigner::Create(kOrigin, FixedKey(7))).value(); }
+Cosigner Witness(int i) {
+  return std::move(Cosigner::Create("witness.test/w" + std::to_string(i), FixedKey(static_cast<uint8_t>(20 + i)))).value();
+}
+
+LogPolicy Policy() {
+  std::vector<std::string> vkeys;
+  for (int i = 1; i <= 3; ++i) vkeys.push_back(Witness(i).verifier().vkey());
+  return std::move(LogPolicy::Create(kOrigin, LogSigner().verifier().vkey(), vkeys, 2)).value();
+}
+
+class LogPolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogStoreOptions o;
+    o.dir = log_dir_.path();
+    o.origin = kOrigin;
+    for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
+    log_ = std::move(LogStore::Open(o, LogSigner())).value();
+  }
+  void Append(size_t n) {
+    std::vector<Bytes> batch;
+    for (size_t i = 0; i < n; ++i) batch.push_back(ToBytes("entry " + std::to_string(log_->checkpoint().size + i)));
+    ASSERT_TRUE(log_->Append(batch).ok());
+  }
+  // The checkpoint note with cosignatures by the given witnesses at the given times.
+  std::string Cosigned(std::vector<std::pair<int, uint64_t>> witnesses) {
+    const std::string text = FormatCheckpointText(log_->checkpoint());
+    std::string lines;
+    for (const auto& [i, t] : witnesses) lines += FormatSignatureLine(*Witness(i).Cosign(text, t));
+    EXPECT_TRUE(log_->AddCosignatures(lines).ok());
+    return log_->CheckpointNote();
+  }
+
+  TempDir log_dir_, client_dir_;
+  std::unique_ptr<LogStore> log_;
+  LogPolicy policy_ = Policy();
+};
+
+TEST_F(LogPolicyTest, NeedsAQuorumOfValidCosignatures) {
+  Append(10);
+  EXPECT_EQ(VerifyCheckpoint(policy_, log_->CheckpointNote()).error().message(),
+            "log policy: checkpoint has 0 valid witness cosignatures, the policy requires 2");
+  EXPECT_EQ(VerifyCheckpoint(policy_, Cosigned({{1, 1000}})).error().message(),
+            "log policy: checkpoint has 1 valid witness cosignatures, the policy requires 2");
+  // A witness outside the policy does not count.
+  const std::string text = FormatCheckpointText(log_->checkpoint());
+  auto outsider = std::move(Cosigner::Create("witness.test/w9", FixedKey(99))).value();
+  const std::string with_outsider = log_->CheckpointNote() + FormatSignatureLine(*outsider.Cosign(text, 1000));
+  EXPECT_FALSE(VerifyCheckpoint(policy_, with_outsider).ok());
+  auto ok = VerifyCheckpoint(policy_, Cosigned({{2, 1100}, {3, 900}}));
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  // Quorum = the two newest (w2 at 1100, w1 at 1000): not_before is 1000, not w3's 900.
+  EXPECT_EQ(ok->not_before, sys_seconds(seconds(1000)));
+  EXPECT_EQ(ok->quorum, (std::vector<std::string>{"witness.test/w2", "witness.test/w1"}));
+  // A configured witness's cosignature that fails refuses the note.
+  auto note = *ParseNote(ok->note);
+  note.signatures[1].signature[20] ^= 1;
+  EXPECT_EQ(VerifyCheckpoint(policy_, FormatNote(note)).error().message(),
+            "log policy: cosignature: by witness.test/w1 does not verify");
+  // Not signed by the log.
+  note = *ParseNote(ok->note);
+  note.signatures.erase(note.signatures.begin());
+  EXPECT_EQ(VerifyCheckpoint(policy_, FormatNote(note)).error().message(),
+            "log policy: checkpoint: log signature: note: no signature by a known key");
+}
+
+TEST_F(LogPolicyTest, RefusesStaleCheckpoints) {
+  Append(3);
+  auto c = *VerifyCheckpoint(policy_, Cosigned({{1, 10000}, {2, 10600}}));
+  EXPECT_TRUE(CheckFreshness(policy_, c, sys_seconds(seconds(10000 + 900))).ok());
+  EXPECT_EQ(CheckFreshness(policy_, c, sys_seconds(seconds(10000 + 901))).error().message(),
+            "log policy: checkpoint is stale: its quorum cosigned 901 s ago, the limit is 900 s");
+  EXPECT_EQ(CheckFreshness(policy_, c, sys_seconds(seconds(10000 - 301))).error().message(),
+            "log policy: checkpoint cosignatures are dated 301 s in the future (clock skew above 300 s)");
+}
+
+TEST_F(LogPolicyTest, ProvesInclusionAndRefusesAbsentEntries) {
+  Append(20);
+  auto c = *VerifyCheckpoint(policy_, Cosigned({{1, 1}, {2, 1}}));
+  auto proof = *log_->InclusionProof(7, 20);
+  EXPECT_TRUE(VerifyInclusion(c, AsBytes("entry 7"), 7, proof).ok());
+  EXPECT_EQ(VerifyInclusion(c, AsBytes("entry 77"), 7, proof).error().message(),
+            "log policy: entry 7 is not proven in the log of size 20: inclusion: computed root does not match the "
+            "tree's root hash");
+  EXPECT_EQ(VerifyInclusion(c, AsBytes("entry 20"), 20, proof).error().message(),
+            "log policy: entry 20 is not proven in the log of size 20: inclusion: index 20 is not below tree size 20");
+}
+
+TEST_F(LogPolicyTest, StoredCheckpointRefusesRollbackAndForkAndKeepsEvidence) {
+  CheckpointStore store(client_dir_.path());
+  Append(4);
+  const std::string note4 = Cosigned({{1, 100}, {2, 100}});
+  ASSERT_TRUE(store.Update(policy_, note4, {}, sys_seconds(seconds(100))).ok());
+  Append(6);
+  const std::string note10 = Cosigned({{1, 200}, {3, 200}});
+  EXPECT_EQ(store.Update(policy_, note10, {}, sys_seconds(seconds(200))).error().message(),
+            "log policy: size 10 needs a consistency proof from the verified size 4");
+  auto wrong = *log_->ConsistencyProof(4, 10);
+  wrong.back()[0] ^= 1;
+  EXPECT_EQ(store.Update(policy_, note10, wrong, sys_seconds(seconds(200))).error().message().substr(0, 70),
+            "log policy: fork refused: size 10 is not proven consistent with the ve");
+  auto updated = store.Update(policy_, note10, *log_->ConsistencyProof(4, 10), sys_seconds(seconds(200)));
+  ASSERT_TRUE(updated.ok()) << updated.error().ToString();
+  EXPECT_EQ((*store.Latest(policy_))->checkpoint.size, 10u);
+
+  auto rollback = store.Update(policy_, note4, {}, sys_seconds(seconds(300)));
+  ASSERT_FALSE(rollback.ok());
+  EXPECT_NE(rollback.error().message().find("rollback refused: the log offers size 4, smaller than the verified size 10"),
+            std::string::npos);
+
+  // A fork: the log key signs a different tree of size 10, witnessed by two colluding witnesses.
+  TempDir fork_dir;
+  LogStoreOptions o;
+  o.dir = fork_dir.path();
+  o.origin = kOrigin;
+  for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
+  auto fork = std::move(LogStore::Open(o, LogSigner())).value();
+  std::vector<Bytes> other;
+  for (int i = 0; i < 10; ++i) other.push_back(ToBytes("other " + std::to_string(i)));
+  ASSERT_TRUE(fork->Append(other).ok());
+  const std::string text = FormatCheckpointText(fork->checkpoint());
+  ASSERT_TRUE(fork->AddCosignatures(FormatSignatureLine(*Witness(1).Cosign(text, 400)) +
+                                    FormatSignatureLine(*Witness(2).Cosign(text, 400))).ok());
+  auto forked = store.Update(policy_, fork->CheckpointNote(), {}, sys_seconds(seconds(400)));
+  ASSERT_FALSE(forked.ok());
+  EXPECT_NE(forked.error().message().find("fork refused: the log offers another root hash for size 10"), std::string::npos);
+  size_t evidence = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store.evidence_dir())) evidence += e.path().extension() == ".note";
+  EXPECT_EQ(evidence, 6u);  // both notes of the failed proof, the rollback and the fork
+  EXPECT_EQ((*store.Latest(policy_))->checkpoint.size, 10u);  // unchanged
+}
+
+TEST(ReleaseIndexTest, ExposesReleasesRevocationsAndMinimumTcb) {
+  const auto release_key = FixedKey(1);
+  EntryKeyring keyring;
+  keyring.AddReleaseKey(release_key.public_key());
+  ReleaseIndex index(keyring);
+  ASSERT_TRUE(index.Add(0, testing::SignedManifest("1.0.0", release_key)).ok());
+  ASSERT_TRUE(index.Add(1, testing::SignedManifest("1.1.0", release_key)).ok());
+  const Bytes id = *ReleaseId(testing::SampleManifest("1.0.0"));
+  ASSERT_NE(index.FindRelease(id), nullptr);
+  EXPECT_EQ(index.FindRelease(id)->manifest.version, "1.0.0");
+  EXPECT_FALSE(index.IsRevoked(id));
+  ASSERT_TRUE(index.Add(2, *SignEntry(EntryKind::kRevocation, *RevocationToJson({id, "key leak"}), release_key)).ok());
+  EXPECT_TRUE(index.IsRevoked(id));
+  EXPECT_FALSE(index.IsRevoked(*ReleaseId(testing::SampleManifest("1.1.0"))));
+  MinimumTcb tcb{"sev-snp", {{"snp", 8}}};
+  ASSERT_TRUE(index.Add(3, *SignEntry(EntryKind::kMinimumTcb, *MinimumTcbToJson(tcb), release_key)).ok());
+  EXPECT_EQ(index.MinimumTcbFor("sev-snp"), tcb);
+  EXPECT_FALSE(index.MinimumTcbFor("tdx").has_value());
+  EXPECT_EQ(index.Add(5, testing::SignedManifest("2", release_key)).error().message(),
+            "log policy: entry 5 added, expected entry 4 (entries are read in order)");
+  EXPECT_EQ(index.Add(4, testing::SignedManifest("2", FixedKey(9))).error().code(), ErrorCode::kUnknownKey);
+}
+
+}  // namespace
+}  // namespace openpcc::tlog
