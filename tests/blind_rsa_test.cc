@@ -68,7 +68,7 @@ TEST(BlindRsaTest, ReproducesRfc9474VectorsForAllFourVariants) {
     EXPECT_EQ(input, HexField(v, "input_msg"));
     Bytes inv = HexField(v, "inv");
     inv.insert(inv.begin(), pk.modulus_length() - inv.size(), 0);
-    auto blinding = BlindRsaBlindForTesting(variant, pk, input, HexField(v, "salt"), inv);
+    auto blinding = BlindRsaBlindForTesting(variant, pk, input, {HexField(v, "salt"), {}, inv});
     ASSERT_TRUE(blinding.ok()) << blinding.error().ToString();
     EXPECT_EQ(blinding->blinded_msg, HexField(v, "blinded_msg"));
     EXPECT_EQ(ToBytes(blinding->inv.view()), inv);

@@ -136,7 +136,8 @@ Result<Bytes> EmsaPssEncode(ByteView msg, size_t em_bits, ByteView salt) {
 }
 
 Result<BlindRsaBlinding> Blind(BlindRsaVariant variant, const BlindRsaPublicKey& key,
-                               ByteView prepared_msg, ByteView salt, ByteView fixed_inv) {
+                               ByteView prepared_msg, ByteView salt, ByteView fixed_r,
+                               ByteView fixed_inv) {
   if (salt.size() != BlindRsaSaltLength(variant)) {
     return Error(ErrorCode::kInvalidArgument, "blind_rsa: salt length " +
                                                   std::to_string(salt.size()) + ", expected " +
@@ -163,7 +164,16 @@ Result<BlindRsaBlinding> Blind(BlindRsaVariant variant, const BlindRsaPublicKey&
   }
   BN_set_flags(r.get(), BN_FLG_CONSTTIME);
   BN_set_flags(inv.get(), BN_FLG_CONSTTIME);
-  if (fixed_inv.empty()) {
+  if (!fixed_r.empty()) {
+    if (fixed_r.size() != k) {
+      return Error(ErrorCode::kInvalidArgument, "blind_rsa: r is not modulus_length bytes");
+    }
+    if (BN_bin2bn(fixed_r.data(), static_cast<int>(k), r.get()) == nullptr ||
+        BN_mod_inverse(inv.get(), r.get(), key.n(), ctx.get()) == nullptr) {
+      ERR_clear_error();
+      return Error(ErrorCode::kInvalidArgument, "blind_rsa: r is not invertible modulo n");
+    }
+  } else if (fixed_inv.empty()) {
     // r uniform in [1, n): BN_priv_rand_range gives [0, n); zero is redrawn.
     do {
       if (BN_priv_rand_range(r.get(), key.n()) != 1) return OpenSslError("blind_rsa: random r");
@@ -456,15 +466,17 @@ Result<BlindRsaBlinding> BlindRsaBlind(BlindRsaVariant variant, const BlindRsaPu
                                        ByteView prepared_msg) {
   Bytes salt(BlindRsaSaltLength(variant));
   RandomBytes(salt);
-  return Blind(variant, key, prepared_msg, salt, {});
+  return Blind(variant, key, prepared_msg, salt, {}, {});
 }
 
 Result<BlindRsaBlinding> BlindRsaBlindForTesting(BlindRsaVariant variant,
                                                  const BlindRsaPublicKey& key,
-                                                 ByteView prepared_msg, ByteView salt,
-                                                 ByteView inv) {
-  if (inv.empty()) return Error(ErrorCode::kInvalidArgument, "blind_rsa: empty inv");
-  return Blind(variant, key, prepared_msg, salt, inv);
+                                                 ByteView prepared_msg,
+                                                 const BlindRsaTestingValues& values) {
+  if (values.r.empty() == values.inv.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "blind_rsa: give exactly one of r and inv");
+  }
+  return Blind(variant, key, prepared_msg, values.salt, values.r, values.inv);
 }
 
 Result<Bytes> BlindRsaBlindSign(const BlindRsaPrivateKey& key, ByteView blinded_msg) {

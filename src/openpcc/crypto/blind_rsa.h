@@ -145,12 +145,18 @@ Result<Bytes> BlindRsaFinalize(BlindRsaVariant variant, const BlindRsaPublicKey&
 Status BlindRsaVerify(BlindRsaVariant variant, const BlindRsaPublicKey& key, ByteView prepared_msg,
                       ByteView signature);
 
-// Test vectors fix the randomness: the Randomized prefix, the PSS salt and the blinding inverse.
-// Production code never calls these.
+// Test vectors fix the randomness: the Randomized prefix, the PSS salt and the blinding factor,
+// given either as r (RFC 9578's vectors) or as its inverse (RFC 9474's). Production code never
+// calls these.
+struct BlindRsaTestingValues {
+  ByteView salt;
+  ByteView r;    // exactly one of r and inv is non-empty, modulus_length bytes
+  ByteView inv;
+};
 Bytes BlindRsaPrepareForTesting(BlindRsaVariant variant, ByteView msg, ByteView prefix);
 Result<BlindRsaBlinding> BlindRsaBlindForTesting(BlindRsaVariant variant,
                                                  const BlindRsaPublicKey& key,
-                                                 ByteView prepared_msg, ByteView salt,
-                                                 ByteView inv);
+                                                 ByteView prepared_msg,
+                                                 const BlindRsaTestingValues& values);
 
 }  // namespace openpcc::crypto
