@@ -31,6 +31,7 @@ std::string IssuerDirectory::ToJson() const {
     entry["token-type"] = k.token_type;
     entry["token-key"] = Base64UrlEncode(k.token_key);
     if (k.not_before) entry["not-before"] = *k.not_before;
+    if (k.redeem_until) entry["openpcc-redeem-until"] = *k.redeem_until;
     keys.push_back(std::move(entry));
   }
   root["token-keys"] = std::move(keys);
@@ -75,6 +76,12 @@ Result<IssuerDirectory> IssuerDirectory::Parse(std::string_view text) {
       auto v = nb->to_number<int64_t>(ec);
       if (ec || v < 0) return Bad("not-before is not a non-negative integer");
       key.not_before = v;
+    }
+    if (const json::value* ru = k.if_contains("openpcc-redeem-until")) {
+      if (!ru->is_number()) return Bad("openpcc-redeem-until is not an integer");
+      auto v = ru->to_number<int64_t>(ec);
+      if (ec || v < 0) return Bad("openpcc-redeem-until is not a non-negative integer");
+      key.redeem_until = v;
     }
     dir.token_keys.push_back(std::move(key));
   }

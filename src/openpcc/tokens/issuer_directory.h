@@ -3,10 +3,11 @@
 // application/private-token-issuer-directory.
 //
 //   { "issuer-request-uri": "https://issuer.example/token-request",
-//     "token-keys": [ { "token-type": 2, "token-key": "<base64url SPKI>", "not-before": 1700000000 } ],
+//     "token-keys": [ { "token-type": 2, "token-key": "<base64url SPKI>", "not-before": 1700000000,
+//                       "openpcc-redeem-until": 1701000000 } ],
 //     "openpcc-token-challenge": "<base64url TokenChallenge>" }
 //
-// `openpcc-token-challenge` is OpenPCC's addition (DESIGN §2.3: the fixed challenge's bytes are
+// `openpcc-token-challenge` and `openpcc-redeem-until` are OpenPCC's additions (DESIGN §2.3: the fixed challenge's bytes are
 // published); RFC 9578 clients ignore it. Parsing is bounded (64 KiB, nesting depth 8, 16 keys),
 // ignores unknown members, keeps keys of every token type (clients use those they support, RFC
 // 9578 §4), and refuses wrong types,
@@ -40,6 +41,9 @@ struct DirectoryTokenKey {
   uint16_t token_type = 0;
   Bytes token_key;                      // type 0x0002: RFC 9578 SPKI
   std::optional<int64_t> not_before;    // seconds since the Unix epoch
+  // OpenPCC extension "openpcc-redeem-until": end of the key's redemption window, so redeemers
+  // and wallets know when its tokens stop being accepted.
+  std::optional<int64_t> redeem_until;
 };
 
 struct IssuerDirectory {
