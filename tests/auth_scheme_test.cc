@@ -164,8 +164,8 @@ TEST(Base64UrlTest, DecodesPaddedAndUnpaddedAndRefusesNonCanonical) {
 TEST(IssuerDirectoryTest, RoundTripsAndIgnoresUnknownMembers) {
   IssuerDirectory dir;
   dir.issuer_request_uri = "https://issuer.example/token-request";
-  dir.token_keys.push_back({2, Bytes{1, 2, 3}, 1700000000});
-  dir.token_keys.push_back({1, Bytes{4}, std::nullopt});
+  dir.token_keys.push_back({2, Bytes{1, 2, 3}, 1700000000, std::nullopt});
+  dir.token_keys.push_back({1, Bytes{4}, std::nullopt, std::nullopt});
   dir.token_challenge = Bytes{0, 2, 0, 1, 'x', 0, 0, 0};
   auto parsed = IssuerDirectory::Parse(dir.ToJson());
   ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
