@@ -1,0 +1,55 @@
+#include "openpcc/tokens/issuer.h"
+
+#include "openpcc/tokens/issuance.h"
+#include "openpcc/tokens/issuer_directory.h"
+
+namespace openpcc::tokens {
+
+std::optional<TokenResponse> Issuer::SignOne(const TokenRequest& request,
+                                             std::chrono::sys_seconds now) const {
+  std::shared_ptr<const IssuerKey> key = keys_.ForIssuance(request.truncated_token_key_id, now);
+  if (!key) return std::nullopt;
+  auto response = IssueTokenResponse(*key->key, request);
+  if (!response.ok()) return std::nullopt;  // a blinded message not below n: refuse that one
+  return std::move(response).value();
+}
+
+Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatch(
+    std::string_view api_key, std::span<const TokenRequest> requests,
+    std::chrono::sys_seconds now) {
+  OPENPCC_ASSIGN_OR_RETURN(AccountId account, accounts_.Authenticate(api_key));
+  if (requests.empty()) return Error(ErrorCode::kInvalidArgument, "issuer: empty batch");
+  if (requests.size() > max_batch_) {
+    return Error(ErrorCode::kOutOfRange, "issuer: batch of " + std::to_string(requests.size()) +
+                                             " requests exceeds " + std::to_string(max_batch_));
+  }
+  OPENPCC_RETURN_IF_ERROR(
+      accounts_.ConsumeQuota(account, static_cast<uint32_t>(requests.size()), now));
+  std::vector<std::optional<TokenResponse>> out;
+  out.reserve(requests.size());
+  for (const TokenRequest& r : requests) out.push_back(SignOne(r, now));
+  return out;
+}
+
+Result<IssuerResponse> Issuer::HandleTokenRequest(std::string_view api_key,
+                                                  std::string_view media_type, ByteView body,
+                                                  std::chrono::sys_seconds now) {
+  if (media_type == kTokenRequestMediaType) {
+    OPENPCC_ASSIGN_OR_RETURN(TokenRequest request, TokenRequest::Parse(body));
+    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatch(api_key, {&request, 1}, now));
+    if (!responses[0]) {
+      return Error(ErrorCode::kUnknownKey, "issuer: request names no issuing token key");
+    }
+    return IssuerResponse{kTokenResponseMediaType, responses[0]->Encode()};
+  }
+  if (media_type == kBatchTokenRequestMediaType) {
+    OPENPCC_ASSIGN_OR_RETURN(std::vector<TokenRequest> requests,
+                             ParseBatchTokenRequest(body, max_batch_));
+    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatch(api_key, requests, now));
+    OPENPCC_ASSIGN_OR_RETURN(Bytes encoded, EncodeBatchTokenResponse(responses));
+    return IssuerResponse{kBatchTokenResponseMediaType, std::move(encoded)};
+  }
+  return Error(ErrorCode::kUnsupported, "issuer: media type is not a token request");
+}
+
+}  // namespace openpcc::tokens

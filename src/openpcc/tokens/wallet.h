@@ -1,0 +1,91 @@
+// tokens/wallet.h — the client's token wallet (DESIGN §2.3).
+//
+// Fetching: fixed-size batches, never on demand. When the wallet holds fewer than `refill_below`
+// usable tokens, a refill is scheduled at a uniformly random instant within `max_refill_delay`
+// (within `empty_refill_delay` if the wallet is empty); Tick() performs it once that instant has
+// passed. Spending therefore does not line up with issuance in time, which is what keeps the
+// issuer from linking the two. The randomness, the clock and the fetch (the HTTP call to the
+// issuer, through the relay) are injected.
+//
+// Keys: the wallet blinds only to token keys its policy lists (the logged directory), and drops
+// tokens whose key the policy no longer lists or whose redemption window has closed.
+//
+// Storage: one file, created with mode 0600 and replaced atomically (write a temporary file,
+// fsync, rename, fsync the directory). Take() removes a token from the file durably before
+// returning it, so a token is never handed out twice, even across crashes (a crash after the
+// removal loses that token, the safe direction). The file holds unblinded tokens: they are bearer
+// credentials and stay on the user's machine.
+//
+// Thread safety: internally synchronised; the fetch callback runs with the wallet locked.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "openpcc/tokens/key_set.h"
+#include "openpcc/tokens/token.h"
+
+namespace openpcc::tokens {
+
+struct WalletPolicy {
+  size_t batch_size = 16;
+  size_t refill_below = 4;
+  std::chrono::seconds max_refill_delay{std::chrono::hours(1)};
+  std::chrono::seconds empty_refill_delay{std::chrono::minutes(1)};
+  std::vector<TokenKeyId> allowed_keys;  // from the logged directory
+  Bytes challenge;                       // the fixed TokenChallenge
+};
+
+// Sends a batch of TokenRequests to the issuer; returns one optional response per request.
+using TokenFetcher = std::function<Result<std::vector<std::optional<TokenResponse>>>(
+    const std::vector<TokenRequest>& requests)>;
+// Uniform in [0, bound); production passes crypto::RandomUniform.
+using RandomSource = std::function<uint64_t(uint64_t bound)>;
+
+class Wallet {
+ public:
+  static Result<std::unique_ptr<Wallet>> Open(std::string path, WalletPolicy policy,
+                                              RandomSource random);
+
+  // Replaces the policy (a new logged directory) and drops tokens of keys it no longer lists.
+  Status SetPolicy(WalletPolicy policy);
+
+  // Schedules or performs a refill as described above; returns how many tokens were added.
+  // `keys` are the issuer's current keys (VerificationKeysFromDirectory); only allowed ones are used.
+  Result<size_t> Tick(std::chrono::sys_seconds now, const std::vector<TokenVerificationKey>& keys,
+                      const TokenFetcher& fetch);
+
+  // Removes the oldest usable token from the file, durably, and returns it. kFailedPrecondition
+  // when none is left (the caller waits for a scheduled refill; there is no on-demand fetch).
+  Result<Token> Take(std::chrono::sys_seconds now);
+
+  size_t size() const;
+  std::optional<std::chrono::sys_seconds> scheduled_refill() const;
+
+ private:
+  struct Entry {
+    Token token;
+    std::chrono::sys_seconds redeem_until;
+  };
+  Wallet(std::string path, WalletPolicy policy, RandomSource random)
+      : path_(std::move(path)), policy_(std::move(policy)), random_(std::move(random)) {}
+  Status Load();
+  Status Persist() const;
+  bool Usable(const Entry& e, std::chrono::sys_seconds now) const;
+  // Drops unusable entries; returns whether anything changed.
+  bool Prune(std::chrono::sys_seconds now);
+
+  const std::string path_;
+  WalletPolicy policy_;
+  RandomSource random_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  std::optional<std::chrono::sys_seconds> refill_at_;
+};
+
+}  // namespace openpcc::tokens
