@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "openpcc/attest/tpm/evidence.h"
 #include "openpcc/attest/tpm/hcl.h"
 #include "openpcc/attest/tpm/structures.h"
 #include "openpcc/attest/tpm/verify.h"
@@ -467,6 +468,50 @@ TEST(TpmStructuresTest, PolicyPcrDigestMatchesTheSpecFormula) {
   Append(expected_input, Bytes{0x00, 0x00, 0x00, 0x01, 0x00, 0x0b, 0x03, 0x81, 0x00, 0x00});
   Append(expected_input, crypto::Sha256(values));
   EXPECT_EQ(digest, crypto::Sha256(expected_input));
+}
+
+// The `openpcc evidence verify --type tpm` entry point, on files as an operator holds them.
+TEST(TpmEvidenceTest, VerifiesGceFilesWithCertificateAndRoots) {
+  std::string base = "go-tpm-tools/extracted/gce-cos-85-nonce9009/";
+  TpmEvidenceInput input;
+  input.quote = Vec(base + "quote_sha384.tpms_attest.bin");
+  input.signature = Vec(base + "quote_sha384.tpmt_signature.bin");
+  input.pcrs = testing::ReadVectorFile(base + "quote_sha384.pcrs.txt");
+  input.ak = Vec(base + "ak_pub.tpmt_public.bin");
+  input.nonce = Bytes{0x90, 0x09};
+  input.ak_certificate = Vec(base + "ak_cert.der");
+  input.intermediates = {Vec("go-tpm-tools/ca-certs/tpm_ek_intermediate_2.crt")};
+  input.roots = {Vec("go-tpm-tools/ca-certs/tpm_ek_root_1.cer")};
+  input.at = At("2022-06-01T00:00:00Z");
+  Result<boost::json::object> claims = VerifyTpmEvidence(input);
+  ASSERT_TRUE(claims.ok()) << claims.error().message();
+  EXPECT_EQ(claims->at("pcrs").at("sha384").at("0").as_string(),
+            "46ce251b0b5b3da7917c5eb7a72e6e88f8f830445b149937921b095c1fd628db691963861c1153aba9c7097ff1c747f9");
+  input.roots = {Vec("openpcc/roots/gce_ek_ak_root.pem")};
+  ExpectError(VerifyTpmEvidence(input), ErrorCode::kAuthenticationFailed, "tpm: AK certificate");
+  input.roots.clear();
+  ExpectError(VerifyTpmEvidence(input), ErrorCode::kInvalidArgument, "needs --roots");
+}
+
+TEST(TpmEvidenceTest, VerifiesAzureRawQuoteWithHclReport) {
+  TpmEvidenceInput input;
+  boost::json::value q = boost::json::parse(testing::ReadVectorFile("trustee/az-snp-vtpm/tpm-quote-v1.json"));
+  input.quote = HexDecode(std::string(q.at("message").as_string())).value();
+  // A raw RSASSA-SHA256 signature, as Azure returns it (not a TPMT_SIGNATURE).
+  input.signature = HexDecode(std::string(q.at("signature").as_string())).value();
+  uint32_t index = 0;
+  for (const boost::json::value& v : q.at("pcrs").as_array()) {
+    input.pcrs += std::to_string(index++) + " " + std::string(v.as_string()) + "\n";
+  }
+  input.hcl_report = Vec("trustee/az-snp-vtpm/hcl-report.bin");
+  input.nonce = ToBytes("challenge");
+  Result<boost::json::object> claims = VerifyTpmEvidence(input);
+  ASSERT_TRUE(claims.ok()) << claims.error().message();
+  EXPECT_EQ(claims->at("hcl").at("report_type").as_string(), "sev-snp");
+  EXPECT_EQ(claims->at("pcrs").at("sha256").at("0").as_string(),
+            "f3a7e99a5f819a034386bce753a48a73cfdaa0bea0ecfc124bedbf5a8c4799be");
+  input.ak = Bytes{1};
+  ExpectError(VerifyTpmEvidence(input), ErrorCode::kInvalidArgument, "either as a key");
 }
 
 }  // namespace
