@@ -5,6 +5,9 @@
 // verifier (verify.h), as a client would.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "openpcc/attest/tpm/credential.h"
 #include "openpcc/attest/tpm/device.h"
 #include "openpcc/attest/tpm/verify.h"
@@ -20,6 +23,16 @@ using crypto::Certificate;
 using namespace std::chrono_literals;
 
 const std::vector<PcrSelection> kPolicyPcrs = {{alg::kSha256, {0, 2, 7}}};
+
+// With OPENPCC_TPM_SEED_DIR set, writes what swtpm produced as fuzz seeds (fuzz/corpus/<target>/).
+void WriteSeed(const char* target, const char* name, ByteView bytes) {
+  const char* dir = std::getenv("OPENPCC_TPM_SEED_DIR");
+  if (dir == nullptr) return;
+  std::filesystem::path path = std::filesystem::path(dir) / target;
+  std::filesystem::create_directories(path);
+  std::ofstream(path / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
 
 class TpmDeviceTest : public ::testing::Test {
  protected:
@@ -87,6 +100,7 @@ class TpmDeviceTest : public ::testing::Test {
   std::unique_ptr<OperatorCa> ca_;
   std::unique_ptr<Certificate> ak_cert_;
   std::chrono::sys_seconds at_{};
+  Public ek_public_;
 };
 
 TEST_F(TpmDeviceTest, EnrollsAkByActivateCredential) {
@@ -153,6 +167,7 @@ TEST_F(TpmDeviceTest, QuoteVerifiesWithThePureVerifier) {
 
 TEST_F(TpmDeviceTest, CertifyCreationVerifiesWithThePureVerifier) {
   ASSERT_NO_FATAL_FAILURE(Enroll());
+  ek_public_ = ek_->tpm_public();
   ek_.reset();  // swtpm has three transient object slots and no resource manager
   Result<std::unique_ptr<TpmDhKey>> key = device_->CreateNodeKey(kPolicyPcrs);
   ASSERT_TRUE(key.ok()) << key.error().message();
@@ -174,6 +189,11 @@ TEST_F(TpmDeviceTest, CertifyCreationVerifiesWithThePureVerifier) {
   Result<CertifiedKey> verified = VerifyCertifyCreation(
       certified->attest, certified->signature, (*key)->tpm_public().encoded, Ak(), policy);
   ASSERT_TRUE(verified.ok()) << verified.error().message();
+  WriteSeed("tpm_attest_fuzz", "swtpm-creation", certified->attest);
+  WriteSeed("tpm_signature_fuzz", "swtpm-ecdsa", certified->signature);
+  WriteSeed("tpm_public_fuzz", "swtpm-node-key-ecc", (*key)->tpm_public().encoded);
+  WriteSeed("tpm_public_fuzz", "swtpm-ak-ecc", ak_->tpm_public().encoded);
+  WriteSeed("tpm_public_fuzz", "swtpm-ek-rsa", ek_public_.encoded);
   EXPECT_EQ(P256UncompressedPoint(verified->key).value(), ToBytes((*key)->public_key()));
   EXPECT_EQ(verified->ToJson().at("key").at("attributes").at("fixed_tpm").as_bool(), true);
 
