@@ -1,7 +1,5 @@
 #include "openpcc/attest/tpm/hcl.h"
 
-#include <array>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -313,10 +313,12 @@ Result<Public> ParsePublic(ByteView bytes) {
 Result<Public> ParsePublicOrSized(ByteView bytes) {
   ByteReader reader(bytes);
   uint16_t size = 0;
-  // A TPMT_PUBLIC starts with its type (0x0001 or 0x0023); a TPM2B_PUBLIC with a size equal to the
-  // rest of the input, which for any real key is far larger than either type value.
-  if (reader.ReadU16(&size) && size == reader.remaining() && size > alg::kEcc) {
-    return ParsePublic(reader.rest());
+  // A TPM2B_PUBLIC is a size equal to the rest of the input, then a TPMT_PUBLIC. The two forms
+  // could coincide only for a 37-byte ECC TPMT_PUBLIC (type 0x0023 read as a size); the sized
+  // reading is taken when its content parses.
+  if (reader.ReadU16(&size) && size == reader.remaining()) {
+    Result<Public> inner = ParsePublic(reader.rest());
+    if (inner.ok()) return inner;
   }
   return ParsePublic(bytes);
 }

@@ -2,7 +2,7 @@
 // with qualifying data, signed by an attestation key (AK) whose certificate chains to a configured
 // root, and the certification of a TPM-resident key by that AK (TPM2_CertifyCreation).
 //
-// What each check establishes, in the order VerifyQuote runs them:
+// What each check establishes, in the order VerifyQuote runs them (after parsing both structures):
 //   1. AK certificate (when given): chains to one of the configured roots at `at`, and its subject
 //      public key is the AK. Without a certificate the AK is trusted as pinned by the caller (an AK
 //      from a hardware-signed Azure HCL report, or a configured key).
