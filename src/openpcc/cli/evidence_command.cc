@@ -12,6 +12,7 @@
 #include "openpcc/attest/tdx/verify.h"
 #include "openpcc/cli/cli_util.h"
 #include "openpcc/cli/commands.h"
+#include "openpcc/cli/evidence_tpm.h"
 #include "openpcc/cli/options.h"
 
 namespace openpcc::cli {
@@ -179,7 +180,9 @@ int Verify(const Args& args) {
       "migration agent are always refused. Exit status: 0 verified, 1 a check failed (the\n"
       "message names it), 2 usage error.");
   options.DisableConfigFile();
-  options.AddString("type", &s.type, "Evidence type: sev-snp, tdx or nvidia-gpu.", "TYPE");
+  options.AddString("type", &s.type,
+                    "Evidence type: sev-snp, tdx, nvidia-gpu, or tpm (see --type tpm --help).",
+                    "TYPE");
   options.AddString("at", &s.at,
                     "Evaluate certificate, CRL and collateral validity at this UTC time "
                     "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now.",
@@ -278,7 +281,15 @@ int RunEvidence(const Args& args) {
     PrintError("evidence", "unknown subcommand '" + args[0] + "' (expected: verify)");
     return kExitUsage;
   }
-  return Verify(Args(args.begin() + 1, args.end()));
+  Args rest(args.begin() + 1, args.end());
+  // TPM evidence has flags of its own (cli/evidence_tpm.cc).
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if ((rest[i] == "--type" && i + 1 < rest.size() && rest[i + 1] == "tpm") ||
+        rest[i] == "--type=tpm") {
+      return RunEvidenceVerifyTpm(rest);
+    }
+  }
+  return Verify(rest);
 }
 
 }  // namespace openpcc::cli
