@@ -458,10 +458,11 @@ Awaitable<Result<ClientResponse>> Client::Fetch(ClientRequest request, std::stri
     Result<ClientExchange> started = co_await StartImpl(request, body.size(), attempt == 0);
     if (!started.ok()) co_return std::move(started).error();
     ClientExchange& exchange = *started;
+    // No co_await inside a conditional expression: g++ 12 miscompiles it.
     Status sent = co_await exchange.Write(body);
     if (sent.ok()) sent = co_await exchange.FinishRequest();
-    Result<ResponseHead> head = sent.ok() ? co_await exchange.ReadResponseHead()
-                                          : Result<ResponseHead>(sent.error());
+    Result<ResponseHead> head = sent.error();
+    if (sent.ok()) head = co_await exchange.ReadResponseHead();
     // A pooled connection the server closed just before our request: retry once on a new one.
     if (!head.ok() && exchange.reused_connection() && attempt == 0 &&
         !exchange.impl_->got_response_bytes) {

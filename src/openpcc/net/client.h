@@ -60,7 +60,12 @@ struct ClientOptions {
 };
 
 struct ClientRequest {
-  std::string method = "GET";
+  // Not an aggregate on purpose: g++ 12 destroys a brace-initialised aggregate temporary twice
+  // when it is the argument of a coroutine inside `co_await f({...})`; a constructor avoids it.
+  ClientRequest(std::string method_in, std::string url_in, Headers headers_in = {})
+      : method(std::move(method_in)), url(std::move(url_in)), headers(std::move(headers_in)) {}
+
+  std::string method;
   std::string url;   // absolute http(s) URL, parsed strictly (ParseUrl)
   Headers headers;   // Host, Content-Length, Transfer-Encoding, Connection are the client's
 };

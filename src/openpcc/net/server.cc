@@ -478,10 +478,11 @@ Awaitable<void> Connection::Run() {
     }
   }
   if (!counted_) {
-    co_await Refuse({503, "max_connections",
-                     "the server has " + std::to_string(limits_.max_connections) +
-                         " connections open (limit)"},
-                    nullptr);
+    // Named, not a braced temporary: g++ 12 destroys aggregate temporaries in co_await twice.
+    Refusal refusal{503, "max_connections",
+                    "the server has " + std::to_string(limits_.max_connections) +
+                        " connections open (limit)"};
+    co_await Refuse(refusal, nullptr);
   } else {
     while (!server_.stopping()) {
       bool keep_alive = co_await ServeOne();
@@ -626,7 +627,8 @@ Awaitable<bool> Connection::ServeOne() {
       if (ex.refusal) {
         co_await Refuse(*ex.refusal, &ex);
       } else if (request_timer_fired_) {
-        co_await Refuse(TimeoutRefusal(), &ex);
+        Refusal timeout = TimeoutRefusal();
+        co_await Refuse(timeout, &ex);
       } else if (!ex.cancel.cancelled() || threw) {
         Refusal internal{500, "handler_error",
                          threw ? "the handler failed" : "the handler returned without a response"};
