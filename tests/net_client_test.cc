@@ -136,7 +136,10 @@ TEST(NetClient, TlsRoundTripWithATestCa) {
   boost::asio::io_context ioc;
   auto client = MakeClient(ioc, options);
   RunCoroutine(ioc, [&]() -> Awaitable<void> {
-    for (const char* host : {"localhost", "127.0.0.1"}) {
+    // A named array, not a braced list: g++ 12 mishandles initializer_list temporaries that live
+    // across a co_await.
+    const std::array<std::string, 2> hosts = {"localhost", "127.0.0.1"};
+    for (const std::string& host : hosts) {
       auto r = co_await client->Fetch({"POST", Url("https", host, *server, "/echo"), {}},
                                       "over tls", 1024);
       EXPECT_TRUE(r.ok() && r->body == "over tls") << host << " " << (r.ok() ? "" : r.error().ToString());

@@ -10,7 +10,7 @@
 #endif
 
 #include <boost/asio.hpp>  // NOLINT: after the pragma on purpose
-#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>

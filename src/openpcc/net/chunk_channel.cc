@@ -6,13 +6,12 @@
 
 namespace openpcc::net {
 
-// A suspended Next(): the coroutine's completion handler and the executor it resumes on.
-class ChunkChannel::Waiter {
+// A one-token, thread-safe channel: try_send from any thread never blocks and never loses a
+// ring (a token already waiting is enough), async_receive suspends the consumer until one.
+class ChunkChannel::Doorbell {
  public:
-  Waiter(asio::any_io_executor ex, asio::any_completion_handler<void()> h)
-      : executor(std::move(ex)), handler(std::move(h)) {}
-  asio::any_io_executor executor;
-  asio::any_completion_handler<void()> handler;
+  explicit Doorbell(asio::any_io_executor ex) : bell(std::move(ex), 1) {}
+  asio::experimental::concurrent_channel<void(beast::error_code)> bell;
 };
 
 std::shared_ptr<ChunkChannel> ChunkChannel::Create(size_t capacity) {
@@ -24,9 +23,9 @@ ChunkChannel::ChunkChannel(PrivateTag, size_t capacity) : capacity_(std::max<siz
 ChunkChannel::~ChunkChannel() = default;
 
 void ChunkChannel::WakeConsumerLocked(std::unique_lock<std::mutex>& lock) {
-  std::unique_ptr<Waiter> waiter = std::move(waiter_);
+  std::shared_ptr<Doorbell> doorbell = doorbell_;
   lock.unlock();
-  if (waiter) asio::post(waiter->executor, std::move(waiter->handler));
+  if (doorbell) doorbell->bell.try_send(beast::error_code{});
 }
 
 Status ChunkChannel::Push(std::string chunk, std::chrono::milliseconds timeout) {
@@ -101,18 +100,16 @@ Awaitable<Result<std::optional<std::string>>> ChunkChannel::Next() {
       if (error_) co_return *error_;
       if (closed_) co_return std::optional<std::string>();
     }
-    // Suspend until a producer call wakes us; re-check under the lock so no wake-up is lost.
-    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [this, executor](asio::any_completion_handler<void()> handler) {
-          std::unique_lock lock(mu_);
-          if (cancelled_ || !queue_.empty() || error_ || closed_) {
-            lock.unlock();
-            asio::post(executor, std::move(handler));
-            return;
-          }
-          waiter_ = std::make_unique<Waiter>(executor, std::move(handler));
-        },
-        asio::use_awaitable);
+    // Wait for the next producer call. The doorbell is taken under the lock above and keeps a
+    // ring that happens before we start waiting, so no wake-up is lost.
+    std::shared_ptr<Doorbell> doorbell;
+    {
+      std::lock_guard lock(mu_);
+      if (!doorbell_) doorbell_ = std::make_shared<Doorbell>(executor);
+      doorbell = doorbell_;
+      if (cancelled_ || !queue_.empty() || error_ || closed_) continue;
+    }
+    co_await doorbell->bell.async_receive(kAsTuple);
   }
 }
 

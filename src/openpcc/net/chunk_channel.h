@@ -60,7 +60,7 @@ class ChunkChannel : public std::enable_shared_from_this<ChunkChannel> {
   bool cancelled() const;
 
  private:
-  class Waiter;
+  class Doorbell;
   void WakeConsumerLocked(std::unique_lock<std::mutex>& lock);
 
   const size_t capacity_;
@@ -70,7 +70,9 @@ class ChunkChannel : public std::enable_shared_from_this<ChunkChannel> {
   bool closed_ = false;
   bool cancelled_ = false;
   std::optional<Error> error_;
-  std::unique_ptr<Waiter> waiter_;  // the consumer's suspended Next(), if any
+  // Rung by every producer call; the consumer waits on it when the queue is empty. Made by the
+  // first Next() that has to wait, on that coroutine's executor.
+  std::shared_ptr<Doorbell> doorbell_;
 };
 
 }  // namespace openpcc::net

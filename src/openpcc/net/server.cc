@@ -514,13 +514,26 @@ Awaitable<bool> Connection::ServeOne() {
   if (buffer_.size() > 0) begin_request();
 
   // ---- Header ----
+  // Raw reads fed to the parser, so that the idle timer restarts with every read: Beast's own
+  // read loop would wait for the whole header under one timer.
   while (!parser_->is_header_done()) {
-    ArmOpTimer(OpDeadline());
-    IoResult r = co_await transport_->ReadSome(buffer_, *parser_);
-    bool timed_out = DisarmOpTimer();
-    if (r.bytes > 0 || buffer_.size() > 0 || parser_->got_some()) begin_request();
-    if (r.ec == http::error::need_buffer) r.ec = {};
-    if (!r.ec) continue;
+    IoResult r;
+    bool timed_out = false;
+    if (buffer_.size() > 0) {
+      size_t used = parser_->put(buffer_.data(), r.ec);
+      buffer_.consume(used);
+      if (r.ec == http::error::need_more) r.ec = {};
+      if (!r.ec && (used > 0 || parser_->is_header_done())) continue;
+    }
+    if (!r.ec) {
+      ArmOpTimer(OpDeadline());
+      r = co_await transport_->ReadRaw(buffer_.prepare(4096));
+      timed_out = DisarmOpTimer();
+      buffer_.commit(r.bytes);
+      if (r.bytes > 0) begin_request();
+      if (r.ec == asio::error::eof && r.bytes > 0) r.ec = {};
+      if (!r.ec) continue;
+    }
     if (!request_deadline_) co_return false;  // idle, closed or shut down between requests
     AccessLogEntry entry;
     entry.request_id = server_.NextRequestId();

@@ -33,6 +33,8 @@ class Transport {
                                        http::request_parser<http::buffer_body>& parser) = 0;
   virtual Awaitable<IoResult> ReadSome(beast::flat_buffer& buffer,
                                        http::response_parser<http::buffer_body>& parser) = 0;
+  // Whatever bytes arrive next (at least one), without parsing.
+  virtual Awaitable<IoResult> ReadRaw(asio::mutable_buffer buffer) = 0;
   virtual Awaitable<IoResult> Write(std::span<const asio::const_buffer> buffers) = 0;
   // TLS close_notify (best effort), then TCP shutdown and close.
   virtual Awaitable<void> Close() = 0;
@@ -69,6 +71,10 @@ class TransportImpl final : public Transport {
   Awaitable<IoResult> ReadSome(beast::flat_buffer& buffer,
                                http::response_parser<http::buffer_body>& parser) override {
     auto [ec, n] = co_await http::async_read_some(stream_, buffer, parser, kAsTuple);
+    co_return IoResult{ec, n};
+  }
+  Awaitable<IoResult> ReadRaw(asio::mutable_buffer buffer) override {
+    auto [ec, n] = co_await stream_.async_read_some(buffer, kAsTuple);
     co_return IoResult{ec, n};
   }
   Awaitable<IoResult> Write(std::span<const asio::const_buffer> buffers) override {
