@@ -432,8 +432,10 @@ Awaitable<Result<ClientExchange>> Client::StartImpl(const ClientRequest& request
         beast::error_code ignored_ec;
         t->socket().cancel(ignored_ec);
       });
-      beast::error_code hec = co_await impl->transport->Handshake(
-          false, detail::IsIpLiteral(url.host) ? std::string() : url.host);
+      // Computed before the co_await: g++ 12 destroys temporaries of a conditional expression
+      // inside a co_await twice.
+      std::string sni = detail::IsIpLiteral(url.host) ? std::string() : url.host;
+      beast::error_code hec = co_await impl->transport->Handshake(false, sni);
       if (impl->timer.Disarm()) co_return TimeoutError("TLS handshake", options_.connect_timeout);
       if (hec) {
         co_return Error(ErrorCode::kAuthenticationFailed,
