@@ -36,22 +36,22 @@ Router EchoRouter() {
   Router router;
   router.Handle("POST", "/echo", [](Request& req, Response& res) -> Awaitable<void> {
     auto body = co_await req.ReadAll(1 << 20);
-    if (body.ok()) co_await res.Send(200, *body, "application/octet-stream");
+    if (body.ok()) (void)co_await res.Send(200, *body, "application/octet-stream");
   });
   router.Handle("GET", "/hello", [](Request&, Response& res) -> Awaitable<void> {
-    co_await res.Send(200, "hello", "text/plain");
+    (void)(void)co_await res.Send(200, "hello", "text/plain");
   });
   router.Handle("GET", "/stream", [](Request&, Response& res) -> Awaitable<void> {
-    co_await res.StartStream(200, "text/event-stream");
+    (void)(void)co_await res.StartStream(200, "text/event-stream");
     for (int i = 0; i < 3; ++i) {
-      co_await res.Write("data: " + std::to_string(i) + "\n\n");
+      (void)(void)co_await res.Write("data: " + std::to_string(i) + "\n\n");
       co_await Sleep(10ms);
     }
-    co_await res.Finish();
+    (void)(void)co_await res.Finish();
   });
   router.Handle("GET", "/never", [](Request& req, Response& res) -> Awaitable<void> {
     for (int i = 0; i < 500 && !req.cancelled(); ++i) co_await Sleep(10ms);
-    co_await res.Send(200, "late", "text/plain");
+    (void)(void)co_await res.Send(200, "late", "text/plain");
   });
   return router;
 }
@@ -101,7 +101,7 @@ TEST(NetClient, DoesNotPoolAnUnfinishedExchange) {
       auto ex = co_await client->Start({"GET", Url("http", "127.0.0.1", *server, "/stream"), {}}, 0);
       EXPECT_TRUE(ex.ok());
       if (!ex.ok()) co_return;
-      co_await ex->FinishRequest();
+      (void)co_await ex->FinishRequest();
       auto head = co_await ex->ReadResponseHead();
       EXPECT_TRUE(head.ok());
     }  // dropped before the body was read

@@ -130,7 +130,7 @@ void ExpectRefusal(const std::string& response, unsigned status, std::string_vie
 
 Handler Text(std::string body) {
   return [body](Request&, Response& res) -> Awaitable<void> {
-    co_await res.Send(200, body, "text/plain");
+    (void)(void)co_await res.Send(200, body, "text/plain");
   };
 }
 
@@ -141,7 +141,7 @@ TEST(NetServer, RoutesExactPathsPrefixesAndMethods) {
   router.Handle("GET", "/v1/models", Text("models"));
   router.Handle("POST", "/v1/infer", Text("infer"));
   router.HandlePrefix("GET", "/v1/tlog/tile/", [](Request& req, Response& res) -> Awaitable<void> {
-    co_await res.Send(200, std::string("tile ") + std::string(req.path()), "text/plain");
+    (void)(void)co_await res.Send(200, std::string("tile ") + std::string(req.path()), "text/plain");
   });
   router.HandlePrefix("GET", "/v1/tlog/", Text("shorter prefix"));
   auto server = StartServer(std::move(router));
@@ -227,7 +227,7 @@ TEST(NetServer, HandlerReadsARequestBodyAsItArrives) {
       if (got == "part one;") handler_saw_first = true;
     }
     EXPECT_TRUE(req.body_complete());
-    co_await res.Send(200, got, "text/plain");
+    (void)(void)co_await res.Send(200, got, "text/plain");
   });
   auto server = StartServer(std::move(router));
   boost::asio::io_context ioc;
@@ -251,8 +251,8 @@ TEST(NetServer, HandlerReadsARequestBodyAsItArrives) {
 TEST(NetServer, HandlerThatDoesNotFinishItsStreamTruncatesIt) {
   Router router;
   router.Handle("GET", "/cut", [](Request&, Response& res) -> Awaitable<void> {
-    co_await res.StartStream(200, "text/plain");
-    co_await res.Write(std::string_view("partial"));
+    (void)(void)co_await res.StartStream(200, "text/plain");
+    (void)(void)co_await res.Write(std::string_view("partial"));
   });
   auto server = StartServer(std::move(router));
   boost::asio::io_context ioc;
@@ -283,7 +283,7 @@ TEST(NetServer, RefusesAnOversizedBodyWith413) {
   Router router;
   router.Handle("POST", "/", [](Request& req, Response& res) -> Awaitable<void> {
     auto body = co_await req.ReadAll(1 << 20);
-    if (body.ok()) co_await res.Send(200, "read", "text/plain");
+    if (body.ok()) (void)co_await res.Send(200, "read", "text/plain");
   });
   ServerLimits limits;
   limits.max_body_bytes = 100;
@@ -308,7 +308,7 @@ TEST(NetServer, HandlerLimitOnReadAllIsRefusedWith413) {
   router.Handle("POST", "/", [](Request& req, Response& res) -> Awaitable<void> {
     auto body = co_await req.ReadAll(10);
     EXPECT_FALSE(body.ok());
-    if (body.ok()) co_await res.Send(200, "read", "text/plain");
+    if (body.ok()) (void)co_await res.Send(200, "read", "text/plain");
   });
   auto server = StartServer(std::move(router));
   boost::asio::io_context ioc;
@@ -398,7 +398,7 @@ TEST(NetServer, ConcurrentStreamLimitRefusesWith503) {
   router.Handle("GET", "/", [&](Request&, Response& res) -> Awaitable<void> {
     ++inside;
     co_await WaitFor(release, 5000ms);
-    co_await res.Send(200, "done", "text/plain");
+    (void)(void)co_await res.Send(200, "done", "text/plain");
   });
   ServerLimits limits;
   limits.max_streams = 1;
@@ -470,13 +470,13 @@ TEST(NetServer, ClientDisconnectMidStreamCancelsTheProducer) {
       producer_stopped = true;
       channel->Close();
     });
-    co_await res.StartStream(200, "text/plain");
+    (void)(void)co_await res.StartStream(200, "text/plain");
     while (true) {
       auto next = co_await channel->Next();
       if (!next.ok() || !*next) break;
       if (!(co_await res.Write(**next)).ok()) break;
     }
-    co_await res.Finish();
+    (void)(void)co_await res.Finish();
   });
   auto server = StartServer(std::move(router));
   {
@@ -514,7 +514,7 @@ TEST(NetServer, AccessLogCarriesRouteAndSizesButNoQueryBodyOrCredentials) {
   Router router;
   router.Handle("POST", "/v1/infer", [](Request& req, Response& res) -> Awaitable<void> {
     auto body = co_await req.ReadAll(1024);
-    co_await res.Send(200, "secret-completion", "text/plain");
+    (void)(void)co_await res.Send(200, "secret-completion", "text/plain");
   });
   auto server = StartServer(std::move(router), {}, [&](const AccessLogEntry& e) {
     std::lock_guard lock(mu);
@@ -548,7 +548,7 @@ TEST(NetServer, ResponseRefusesFramingHeaders) {
     EXPECT_FALSE(res.SetHeader("Content-Length", "5").ok());
     EXPECT_FALSE(res.SetHeader("X-Ok", "a\r\nInjected: 1").ok());
     EXPECT_TRUE(res.SetHeader("X-Node", "n1").ok());
-    co_await res.Send(200, "ok", "text/plain");
+    (void)(void)co_await res.Send(200, "ok", "text/plain");
     EXPECT_FALSE((co_await res.Send(200, "twice", "text/plain")).ok());
   });
   auto server = StartServer(std::move(router));
@@ -567,13 +567,13 @@ TEST(NetServer, ShutdownLetsAStreamInFlightFinish) {
   std::atomic<bool> started{false};
   Router router;
   router.Handle("GET", "/slow", [&](Request&, Response& res) -> Awaitable<void> {
-    co_await res.StartStream(200, "text/plain");
+    (void)(void)co_await res.StartStream(200, "text/plain");
     started = true;
     for (int i = 0; i < 5; ++i) {
       co_await Sleep(40ms);
-      co_await res.Write(std::string_view("x"));
+      (void)(void)co_await res.Write(std::string_view("x"));
     }
-    co_await res.Finish();
+    (void)(void)co_await res.Finish();
   });
   auto server = StartServer(std::move(router));
   std::thread requester([&] {

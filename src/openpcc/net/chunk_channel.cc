@@ -22,10 +22,11 @@ ChunkChannel::ChunkChannel(PrivateTag, size_t capacity) : capacity_(std::max<siz
 
 ChunkChannel::~ChunkChannel() = default;
 
+// Rung under the lock: try_send never blocks and never runs the consumer inline (its completion
+// is posted to the consumer's executor), and the doorbell cannot be destroyed meanwhile.
 void ChunkChannel::WakeConsumerLocked(std::unique_lock<std::mutex>& lock) {
-  std::shared_ptr<Doorbell> doorbell = doorbell_;
+  if (doorbell_) doorbell_->bell.try_send(beast::error_code{});
   lock.unlock();
-  if (doorbell) doorbell->bell.try_send(beast::error_code{});
 }
 
 Status ChunkChannel::Push(std::string chunk, std::chrono::milliseconds timeout) {
@@ -100,15 +101,25 @@ Awaitable<Result<std::optional<std::string>>> ChunkChannel::Next() {
       if (error_) co_return *error_;
       if (closed_) co_return std::optional<std::string>();
     }
-    // Wait for the next producer call. The doorbell is taken under the lock above and keeps a
-    // ring that happens before we start waiting, so no wake-up is lost.
+    // Wait for the next producer call. The doorbell is installed under the lock and keeps a ring
+    // that comes before we start waiting, so no wake-up is lost. It exists only during the wait,
+    // so it never outlives the consumer's execution context (the producer may outlive both).
     std::shared_ptr<Doorbell> doorbell;
     {
       std::lock_guard lock(mu_);
-      if (!doorbell_) doorbell_ = std::make_shared<Doorbell>(executor);
-      doorbell = doorbell_;
       if (cancelled_ || !queue_.empty() || error_ || closed_) continue;
+      doorbell_ = std::make_shared<Doorbell>(executor);
+      doorbell = doorbell_;
     }
+    // Uninstalled on resumption and also if the coroutine is destroyed while suspended here
+    // (its io_context shut down), so a late producer never rings a dead context.
+    struct Uninstall {
+      ChunkChannel* channel;
+      ~Uninstall() {
+        std::lock_guard lock(channel->mu_);
+        channel->doorbell_.reset();
+      }
+    } uninstall{this};
     co_await doorbell->bell.async_receive(kAsTuple);
   }
 }

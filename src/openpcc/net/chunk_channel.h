@@ -70,8 +70,7 @@ class ChunkChannel : public std::enable_shared_from_this<ChunkChannel> {
   bool closed_ = false;
   bool cancelled_ = false;
   std::optional<Error> error_;
-  // Rung by every producer call; the consumer waits on it when the queue is empty. Made by the
-  // first Next() that has to wait, on that coroutine's executor.
+  // Present while the consumer waits in Next() (on its executor); rung by every producer call.
   std::shared_ptr<Doorbell> doorbell_;
 };
 
