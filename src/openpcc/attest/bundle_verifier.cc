@@ -313,7 +313,7 @@ Result<std::vector<GpuSummary>> VerifyGpuStep(const EvidenceBundle& bundle, cons
     gpu_policy.driver_rim.reset();
     gpu_policy.vbios_rim.reset();
   }
-  std::vector<GpuSummary> out;
+  // One report per device: a device listed twice would count twice towards the requirement.
   std::set<Bytes> leaves;
   for (size_t i = 0; i < bundle.gpu_evidence.size(); ++i) {
     const GpuEvidence& gpu = bundle.gpu_evidence[i];
@@ -322,6 +322,11 @@ Result<std::vector<GpuSummary>> VerifyGpuStep(const EvidenceBundle& bundle, cons
     if (!leaves.insert(gpu.chain_der.front()).second) {
       return Step(kGpu, ErrorCode::kFailedPrecondition, what + ": the same device is listed twice");
     }
+  }
+  std::vector<GpuSummary> out;
+  for (size_t i = 0; i < bundle.gpu_evidence.size(); ++i) {
+    const GpuEvidence& gpu = bundle.gpu_evidence[i];
+    const std::string what = "gpu_evidence[" + std::to_string(i) + "]";
     Result<nvgpu::NvGpuClaims> claims =
         nvgpu::VerifyGpuEvidence(gpu.report, AsBytes(ChainPem(gpu.chain_der)), ByteView(nonce), gpu_policy);
     if (!claims.ok()) return Step(kGpu, Error(claims.error().code(), what + ": " + claims.error().message()));
