@@ -168,8 +168,8 @@ TEST(ConfigfsTsmTest, CertificateTableRefusesOutOfBoundsEntries) {
   EXPECT_EQ(ParseSnpCertTable(table).error().message(),
             "sev-snp: certificate table: entry 0 points outside the table");
   const Bytes good = CertTable(Bytes(10, 1), Bytes(10, 2), Bytes(10, 3));
-  EXPECT_EQ(ParseSnpCertTable(ByteView(good).first(30)).error().message(),
-            "sev-snp: certificate table: entry 1 is truncated");
+  EXPECT_EQ(ParseSnpCertTable(ByteView(good).first(20)).error().message(),
+            "sev-snp: certificate table: entry 0 is truncated");
 }
 
 // A GPU source that records the nonce it was asked for.
