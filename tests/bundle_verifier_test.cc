@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <sys/stat.h>
 
 #include "bundle_test_util.h"
@@ -406,6 +407,64 @@ TEST(RealVectorBundleTest, TdxDebugTdIsRefusedByStepOne) {
   // Collateral of another time is refused before the policy is reached.
   EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), At("2023-08-01T00:00:00Z")),
                  "step 1 platform: tdx");
+}
+
+}  // namespace
+}  // namespace openpcc::attest
+
+namespace openpcc::attest {
+namespace {
+
+TEST(BundlePolicyTest, ParsesTheExamplePoliciesAndNamesTheFieldOfEachError) {
+  const std::string pem = sim::SimRoot::Generate("policy", kT)->CertificatePem();
+  PolicyFileLoader loader = [&pem](std::string_view path) -> Result<Bytes> {
+    if (path.starts_with("missing")) return Error(ErrorCode::kInvalidArgument, "no such file");
+    return ToBytes(pem);
+  };
+  for (const char* name : {"snp", "tdx", "tpm", "sim"}) {
+    std::string text = openpcc::testing::ReadSourceFile(std::string("fuzz/corpus/policy_fuzz/") + name + ".json");
+    Result<BundlePolicy> policy = ParseBundlePolicy(text, loader);
+    ASSERT_TRUE(policy.ok()) << name << ": " << Message(policy);
+    EXPECT_EQ(policy->platforms.size(), 1u);
+    EXPECT_EQ(policy->log->threshold, 2u);
+  }
+  BundlePolicy tdx = *ParseBundlePolicy(openpcc::testing::ReadSourceFile("fuzz/corpus/policy_fuzz/tdx.json"), loader);
+  EXPECT_EQ(tdx.log->max_age, seconds(600));
+  EXPECT_EQ(tdx.tdx_accepted_statuses.size(), 2u);
+  BundlePolicy snp = *ParseBundlePolicy(openpcc::testing::ReadSourceFile("fuzz/corpus/policy_fuzz/snp.json"), loader);
+  EXPECT_EQ(snp.log->max_age, kDefaultMaxAge);
+  EXPECT_EQ(snp.snp_minimum_tcb->microcode, 115);
+  // The GPU example names a RIM file that does not exist.
+  EXPECT_REFUSED(ParseBundlePolicy(openpcc::testing::ReadSourceFile("fuzz/corpus/policy_fuzz/gpu.json"), loader),
+                 "policy: gpu.vbios_rim: no such file");
+
+  json::value base = json::parse(openpcc::testing::ReadSourceFile("fuzz/corpus/policy_fuzz/snp.json"));
+  auto with = [&](const std::function<void(json::object&)>& edit) {
+    json::value copy = base;
+    edit(copy.as_object());
+    return ParseBundlePolicy(json::serialize(copy), loader);
+  };
+  EXPECT_REFUSED(with([](json::object& o) { o["extra"] = 1; }), "policy: extra: unknown field");
+  EXPECT_REFUSED(with([](json::object& o) { o["version"] = 2; }), "policy: version: expected 1");
+  EXPECT_REFUSED(with([](json::object& o) { o.erase("log"); }), "policy: log: missing");
+  EXPECT_REFUSED(with([](json::object& o) { o["platforms"] = json::array{"sgx"}; }),
+                 "policy: platforms[0]: expected one of sev-snp, tdx, tpm, sim");
+  EXPECT_REFUSED(with([](json::object& o) { o["platforms"] = json::array{"tpm"}; }),
+                 "policy: roots.tpm_ak: expected a TPM AK root, since platforms lists tpm");
+  EXPECT_REFUSED(with([](json::object& o) { o["log"].as_object()["threshold"] = -1; }),
+                 "policy: log.threshold: expected a non-negative integer");
+  EXPECT_REFUSED(with([](json::object& o) { o["log"].as_object()["threshold"] = 4; }), "policy: log: ");
+  EXPECT_REFUSED(with([](json::object& o) { o["release_keys"] = json::array{"abcd"}; }),
+                 "policy: release_keys[0]: expected 64 hex digits");
+  EXPECT_REFUSED(with([](json::object& o) { o["minimum_tcb"] = json::object{{"sev-snp", {{"snp", 256}}}}; }),
+                 "policy: minimum_tcb.sev-snp.snp: expected at most 255");
+  EXPECT_REFUSED(with([](json::object& o) { o["tdx"] = json::object{{"accepted_tcb_statuses", {"Fine"}}}; }),
+                 "policy: tdx.accepted_tcb_statuses[0]: expected a TCB status name");
+  EXPECT_REFUSED(with([](json::object& o) { o["freshness"] = json::object{{"max_age_seconds", 0}}; }),
+                 "policy: freshness.max_age_seconds: expected a positive number of seconds");
+  EXPECT_REFUSED(with([](json::object& o) { o["roots"] = json::object{{"sim", {"missing.pem"}}}; }),
+                 "policy: roots.sim[0]: no such file");
+  EXPECT_REFUSED(ParseBundlePolicy("[1,2", loader), "policy: ");
 }
 
 }  // namespace
