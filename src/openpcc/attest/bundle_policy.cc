@@ -126,6 +126,20 @@ Result<tlog::LogPolicy> ParseLog(const json::value& value) {
   return policy;
 }
 
+Result<std::vector<crypto::Ed25519PublicKey>> Keys(const json::value& value, std::string_view field) {
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<std::string> keys, Strings(value, field));
+  std::vector<crypto::Ed25519PublicKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+    Result<Bytes> raw = HexDecode(keys[i]);
+    if (!raw.ok() || raw->size() != crypto::kEd25519PublicKeyLength) return Bad(where, "64 hex digits");
+    Result<crypto::Ed25519PublicKey> key = crypto::Ed25519PublicKey::FromBytes(raw.value());
+    if (!key.ok()) return Bad(where, "an Ed25519 public key");
+    out.push_back(std::move(key.value()));
+  }
+  return out;
+}
+
 }  // namespace
 
 bool BundlePolicy::Accepts(Platform platform) const {
@@ -142,7 +156,8 @@ Result<BundlePolicy> ParseBundlePolicy(std::string_view json_text, const PolicyF
   if (!parsed.ok()) return Error(ErrorCode::kMalformed, "policy: " + parsed.error().message());
   OPENPCC_ASSIGN_OR_RETURN(const json::object* root, Object(parsed.value(), ""));
   OPENPCC_RETURN_IF_ERROR(OnlyKnown(*root, "", {"version", "platforms", "roots", "minimum_tcb", "tdx",
-                                                "gpu", "freshness", "log", "release_keys"}));
+                                                "gpu", "freshness", "log", "release_keys",
+                                                "directory_keys"}));
   for (std::string_view required : {"version", "platforms", "log", "release_keys"}) {
     if (!root->contains(required)) {
       return Error(ErrorCode::kMalformed, "policy: " + std::string(required) + ": missing");
@@ -233,15 +248,10 @@ Result<BundlePolicy> ParseBundlePolicy(std::string_view json_text, const PolicyF
   OPENPCC_ASSIGN_OR_RETURN(policy.log, ParseLog(root->at("log")));
   policy.log->max_age = max_age;
 
-  OPENPCC_ASSIGN_OR_RETURN(std::vector<std::string> keys, Strings(root->at("release_keys"), "release_keys"));
-  if (keys.empty()) return Bad("release_keys", "at least one release key");
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const std::string field = "release_keys[" + std::to_string(i) + "]";
-    Result<Bytes> raw = HexDecode(keys[i]);
-    if (!raw.ok() || raw->size() != crypto::kEd25519PublicKeyLength) return Bad(field, "64 hex digits");
-    Result<crypto::Ed25519PublicKey> key = crypto::Ed25519PublicKey::FromBytes(raw.value());
-    if (!key.ok()) return Bad(field, "an Ed25519 public key");
-    policy.release_keys.push_back(std::move(key.value()));
+  OPENPCC_ASSIGN_OR_RETURN(policy.release_keys, Keys(root->at("release_keys"), "release_keys"));
+  if (policy.release_keys.empty()) return Bad("release_keys", "at least one release key");
+  if (const json::value* keys = root->if_contains("directory_keys")) {
+    OPENPCC_ASSIGN_OR_RETURN(policy.directory_keys, Keys(*keys, "directory_keys"));
   }
   return policy;
 }

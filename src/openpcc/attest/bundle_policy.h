@@ -13,7 +13,9 @@
 //     "gpu": { "minimum_devices": n, "driver_rim": FILE, "vbios_rim": FILE },
 //     "freshness": { "max_age_seconds": n },                         default 900 (15 min)
 //     "log": { "origin": str, "key": vkey, "witnesses": [vkey], "threshold": n },
-//     "release_keys": [hex of a raw 32-byte Ed25519 public key] }
+//     "release_keys": [hex of a raw 32-byte Ed25519 public key],
+//     "directory_keys": [hex ...] }   the operator's directory keys, so that node-directory entries
+//                                      of the log verify when the client reads every entry
 // FILE paths are resolved by the caller's loader (the CLI: relative to the policy file).
 // A policy that lists "sim" without a sim root, or "tpm" without a TPM AK root, is refused: it
 // could accept nothing and is certainly a mistake.
@@ -61,6 +63,7 @@ struct BundlePolicy {
   // default value. log->max_age is the freshness window.
   std::optional<tlog::LogPolicy> log;
   std::vector<crypto::Ed25519PublicKey> release_keys;
+  std::vector<crypto::Ed25519PublicKey> directory_keys;
 
   bool Accepts(Platform platform) const;
 };

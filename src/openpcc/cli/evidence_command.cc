@@ -225,6 +225,7 @@ Result<tlog::ReleaseIndex> ReadEntries(const Settings& s, const attest::BundlePo
   if (ec) return Error(ErrorCode::kInvalidArgument, "--entries " + s.entries + ": " + ec.message());
   tlog::EntryKeyring keyring;
   for (const crypto::Ed25519PublicKey& key : policy.release_keys) keyring.AddReleaseKey(key);
+  for (const crypto::Ed25519PublicKey& key : policy.directory_keys) keyring.AddDirectoryKey(key);
   tlog::ReleaseIndex index(std::move(keyring));
   std::vector<tlog::Hash> leaves;
   uint64_t expected = 0;
@@ -234,8 +235,8 @@ Result<tlog::ReleaseIndex> ReadEntries(const Settings& s, const attest::BundlePo
                    "--entries: entry " + std::to_string(expected) + " is missing (entries must be contiguous from 0)");
     }
     OPENPCC_ASSIGN_OR_RETURN(Bytes entry, ReadInputFile("--entries", path.string()));
-    // Entries signed by keys this client does not know (e.g. node directories) are part of the
-    // tree but not of the release index.
+    // Every entry must verify (release keys, and the policy's directory keys for node
+    // directories): an entry the client cannot check could be a revocation it would miss.
     Status added = index.Add(number, entry);
     if (!added.ok()) return Error(added.error().code(), "--entries: entry " + std::to_string(number) + ": " + added.error().message());
     leaves.push_back(tlog::LeafHash(entry));
