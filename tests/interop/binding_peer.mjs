@@ -11,6 +11,9 @@
 //    "gpus": [{"type", "report", "chain": [der hex, ...]}]}
 //     -> {"claims_canonical", "gpu_digest", "preimage", "report_data", "tpm_qualifying_data",
 //         "gpu_nonce"}  or {"error": text} when a field does not fit its length prefix.
+//   {"op": "bundle", "bundle": "<the evidence bundle's JSON text>"}
+//     -> the same result, recomputed from a whole bundle as DESIGN §2.4 describes it (binary
+//        fields base64url without padding; claims canonicalised here; GPU chains in bundle order).
 import { createHash } from 'node:crypto';
 
 const hex = (buf) => Buffer.from(buf).toString('hex');
@@ -73,9 +76,32 @@ function bind(job) {
   }
 }
 
+function unb64url(text, field) {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) throw new Error(`${field} is not base64url`);
+  return Buffer.from(text, 'base64url');
+}
+
+// Only what the binding covers is read from the bundle; parsing it strictly is the C++ side's job.
+function fromBundle(job) {
+  const bundle = JSON.parse(job.bundle);
+  const freshness = bundle.freshness;
+  return bind({
+    key_config: hex(unb64url(bundle.key_config, 'key_config')),
+    freshness_kind: freshness.kind,
+    freshness_value: hex(unb64url(freshness.value, 'freshness.value')),
+    claims: bundle.claims,
+    gpus: bundle.gpu_evidence.map((gpu, i) => ({
+      type: gpu.type,
+      report: hex(unb64url(gpu.report, `gpu_evidence[${i}].report`)),
+      chain: gpu.cert_chain.map((c, j) => hex(unb64url(c, `gpu_evidence[${i}].cert_chain[${j}]`))),
+    })),
+  });
+}
+
 function run(job) {
   if (job.op === 'batch') return { results: job.jobs.map(run) };
   if (job.op === 'bind') return bind(job);
+  if (job.op === 'bundle') return fromBundle(job);
   throw new Error(`unknown op ${job.op}`);
 }
 

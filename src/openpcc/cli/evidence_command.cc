@@ -1,12 +1,16 @@
 // `openpcc evidence verify`: offline verification of one piece of platform evidence, printing the
 // verified claims as JSON (exit 0) or naming the check that failed (exit 1).
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
 #include <boost/json.hpp>
 
+#include "openpcc/attest/bundle_verifier.h"
 #include "openpcc/attest/nvgpu/verifier.h"
+#include "openpcc/attest/sim/verify.h"
 #include "openpcc/attest/snp/verify.h"
 #include "openpcc/attest/tdx/collateral.h"
 #include "openpcc/attest/tdx/verify.h"
@@ -14,6 +18,8 @@
 #include "openpcc/cli/commands.h"
 #include "openpcc/cli/evidence_tpm.h"
 #include "openpcc/cli/options.h"
+#include "openpcc/tlog/log_policy.h"
+#include "openpcc/tlog/merkle.h"
 
 namespace openpcc::cli {
 namespace {
@@ -32,6 +38,10 @@ struct Settings {
   std::vector<std::string> accept_status = {"UpToDate"};
   // nvidia-gpu
   std::string evidence, certs, nonce, driver_rim, vbios_rim;
+  // sim
+  std::vector<std::string> roots;
+  // bundle
+  std::string policy, entries, checkpoint, bundle;
 };
 
 Result<std::optional<Bytes>> OptionalFile(std::string_view flag, const std::string& path) {
@@ -170,6 +180,111 @@ Result<boost::json::object> VerifyGpu(const Settings& s, std::chrono::sys_second
   return out;
 }
 
+Result<boost::json::object> VerifySim(const Settings& s, std::chrono::sys_seconds at) {
+  OPENPCC_ASSIGN_OR_RETURN(Bytes report, RequiredFile("--report", s.report, "sim"));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes vek, RequiredFile("--vek", s.vek, "sim"));
+  if (s.roots.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--root is required with --type sim (the deployment's sim root certificate)");
+  }
+  std::vector<crypto::Certificate> roots;
+  for (const std::string& path : s.roots) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes bytes, ReadInputFile("--root", path));
+    Result<std::vector<crypto::Certificate>> certs = crypto::Certificate::ParseAll(bytes);
+    if (!certs.ok()) return Error(ErrorCode::kInvalidArgument, "--root " + path + ": " + certs.error().message());
+    for (crypto::Certificate& cert : certs.value()) roots.push_back(std::move(cert));
+  }
+  std::optional<Bytes> expected;
+  if (!s.report_data.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes value, HexFlag("--report-data", s.report_data, 64));
+    expected = std::move(value);
+  }
+  OPENPCC_ASSIGN_OR_RETURN(attest::sim::SimClaims claims, attest::sim::VerifySimEvidence(report, vek, roots, at));
+  if (expected && ToBytes(claims.report_data()) != *expected) {
+    return Error(ErrorCode::kAuthenticationFailed, "sim: REPORT_DATA is not the expected value");
+  }
+  return claims.ToJson();
+}
+
+// The log entries the client read earlier: files named by their decimal index (optionally with
+// ".entry"), contiguous from 0. With --checkpoint, they must be exactly that checkpoint's tree.
+Result<tlog::ReleaseIndex> ReadEntries(const Settings& s, const attest::BundlePolicy& policy) {
+  if (s.entries.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--entries is required with --type bundle (the log entries read so far: revocations "
+                 "and releases come from them)");
+  }
+  std::map<uint64_t, std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(s.entries, ec)) {
+    std::string name = item.path().filename().string();
+    if (name.size() > 6 && name.ends_with(".entry")) name.resize(name.size() - 6);
+    if (name.empty() || name.size() > 19 || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    files[std::stoull(name)] = item.path();
+  }
+  if (ec) return Error(ErrorCode::kInvalidArgument, "--entries " + s.entries + ": " + ec.message());
+  tlog::EntryKeyring keyring;
+  for (const crypto::Ed25519PublicKey& key : policy.release_keys) keyring.AddReleaseKey(key);
+  for (const crypto::Ed25519PublicKey& key : policy.directory_keys) keyring.AddDirectoryKey(key);
+  tlog::ReleaseIndex index(std::move(keyring));
+  std::vector<tlog::Hash> leaves;
+  uint64_t expected = 0;
+  for (const auto& [number, path] : files) {
+    if (number != expected) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "--entries: entry " + std::to_string(expected) + " is missing (entries must be contiguous from 0)");
+    }
+    OPENPCC_ASSIGN_OR_RETURN(Bytes entry, ReadInputFile("--entries", path.string()));
+    // Every entry must verify (release keys, and the policy's directory keys for node
+    // directories): an entry the client cannot check could be a revocation it would miss.
+    Status added = index.Add(number, entry);
+    if (!added.ok()) return Error(added.error().code(), "--entries: entry " + std::to_string(number) + ": " + added.error().message());
+    leaves.push_back(tlog::LeafHash(entry));
+    ++expected;
+  }
+  if (!s.checkpoint.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes note, ReadInputFile("--checkpoint", s.checkpoint));
+    Result<tlog::VerifiedCheckpoint> verified = tlog::VerifyCheckpoint(*policy.log, AsChars(note));
+    if (!verified.ok()) return Error(verified.error().code(), "--checkpoint: " + verified.error().message());
+    if (verified->checkpoint.size != leaves.size() || verified->checkpoint.root != tlog::RootFromLeafHashes(leaves)) {
+      return Error(ErrorCode::kAuthenticationFailed,
+                   "--entries are not the tree of --checkpoint (size " + std::to_string(verified->checkpoint.size) +
+                       ", " + std::to_string(leaves.size()) + " entries given)");
+    }
+  }
+  return index;
+}
+
+Result<boost::json::object> VerifyBundleFile(const Settings& s, std::chrono::sys_seconds at) {
+  OPENPCC_ASSIGN_OR_RETURN(Bytes policy_text, RequiredFile("--policy", s.policy, "bundle"));
+  if (s.bundle.empty()) return Error(ErrorCode::kInvalidArgument, "the BUNDLE file is required with --type bundle");
+  const std::filesystem::path base = std::filesystem::path(s.policy).parent_path();
+  attest::PolicyFileLoader loader = [&base](std::string_view path) -> Result<Bytes> {
+    std::filesystem::path p(path);
+    if (p.is_relative()) p = base / p;
+    return ReadInputFile("policy file", p.string());
+  };
+  Result<attest::BundlePolicy> policy = attest::ParseBundlePolicy(AsChars(policy_text), loader);
+  if (!policy.ok()) return Error(ErrorCode::kInvalidArgument, "--policy " + s.policy + ": " + policy.error().message());
+  OPENPCC_ASSIGN_OR_RETURN(tlog::ReleaseIndex index, ReadEntries(s, policy.value()));
+  OPENPCC_ASSIGN_OR_RETURN(Bytes bundle_text, ReadInputFile("BUNDLE", s.bundle));
+  OPENPCC_ASSIGN_OR_RETURN(attest::EvidenceBundle bundle, attest::ParseBundle(AsChars(bundle_text)));
+  attest::VerifyContext context{at, std::nullopt};
+  if (!s.nonce.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes n, HexFlag("--nonce", s.nonce, 32));
+    std::array<uint8_t, 32> nonce{};
+    std::copy(n.begin(), n.end(), nonce.begin());
+    context.client_nonce = nonce;
+  }
+  OPENPCC_ASSIGN_OR_RETURN(attest::VerifiedNode node, attest::VerifyBundle(bundle, policy.value(), index, context));
+  if (node.simulated) {
+    std::fprintf(stderr,
+                 "openpcc evidence verify: warning: SIMULATED TEE evidence (development only): the node's "
+                 "memory is not protected by hardware\n");
+  }
+  return node.ToJson();
+}
+
 int Verify(const Args& args) {
   Settings s;
   OptionSet options(
@@ -181,7 +296,8 @@ int Verify(const Args& args) {
       "message names it), 2 usage error.");
   options.DisableConfigFile();
   options.AddString("type", &s.type,
-                    "Evidence type: sev-snp, tdx, nvidia-gpu, or tpm (see --type tpm --help).",
+                    "Evidence type: sev-snp, tdx, nvidia-gpu, sim, bundle, or tpm (see --type tpm "
+                    "--help).",
                     "TYPE");
   options.AddString("at", &s.at,
                     "Evaluate certificate, CRL and collateral validity at this UTC time "
@@ -190,8 +306,29 @@ int Verify(const Args& args) {
   options.AddString("report-data", &s.report_data,
                     "sev-snp, tdx: require REPORT_DATA to equal these 64 bytes.", "HEX");
   options.AddString("report", &s.report,
-                    "sev-snp: the attestation report (raw or hex), or an Azure HCL report.", "FILE");
-  options.AddString("vek", &s.vek, "sev-snp: the VCEK or VLEK certificate (DER or PEM).", "FILE");
+                    "sev-snp: the attestation report (raw or hex), or an Azure HCL report; sim: the "
+                    "simulated report.",
+                    "FILE");
+  options.AddString("vek", &s.vek,
+                    "sev-snp: the VCEK or VLEK certificate (DER or PEM); sim: the sim VEK.", "FILE");
+  options.AddList("root", &s.roots,
+                  "sim: the deployment's sim root certificate (PEM or DER); repeatable. Simulated "
+                  "evidence is accepted under no other root.",
+                  "FILE");
+  options.AddString("policy", &s.policy,
+                    "bundle: the client policy file (JSON; see docs/attestation.md). Files it names "
+                    "are relative to it.",
+                    "FILE");
+  options.AddString("entries", &s.entries,
+                    "bundle: a directory of the log entries read so far, one file per entry named by "
+                    "its index (0, 1, ... or 0.entry, ...), contiguous from 0; releases, revocations and "
+                    "minimum-TCB notices come from them.",
+                    "DIR");
+  options.AddString("checkpoint", &s.checkpoint,
+                    "bundle: a checkpoint note whose tree --entries must be exactly (verified under the "
+                    "policy's log).",
+                    "FILE");
+  options.AddPositional("BUNDLE", &s.bundle, "bundle: the evidence bundle (JSON).", false);
   options.AddString("chain", &s.chain,
                     "sev-snp: ASK+ARK or ASVK+ARK certificates (PEM or DER); the ARK is pinned.",
                     "FILE");
@@ -225,7 +362,10 @@ int Verify(const Args& args) {
                     "nvidia-gpu: the SPDM attestation report (hex text or raw).", "FILE");
   options.AddString("certs", &s.certs, "nvidia-gpu: the device certificate chain (PEM, leaf first).",
                     "FILE");
-  options.AddString("nonce", &s.nonce, "nvidia-gpu: the expected 32-byte nonce.", "HEX");
+  options.AddString("nonce", &s.nonce,
+                    "nvidia-gpu: the expected 32-byte nonce; bundle: the nonce sent for a kind-2 "
+                    "bundle.",
+                    "HEX");
   options.AddString("driver-rim", &s.driver_rim, "nvidia-gpu: the driver RIM (SWID XML).", "FILE");
   options.AddString("vbios-rim", &s.vbios_rim, "nvidia-gpu: the VBIOS RIM (SWID XML).", "FILE");
   options.AddNotes(
@@ -236,7 +376,10 @@ int Verify(const Args& args) {
       "      --tcb-info sample_tcbInfo_response --tcb-info-chain tcbinfo_issuer_chain.pem \\\n"
       "      --qe-identity sample_qeIdentity_response --qe-identity-chain qeidentity_issuer_chain.pem\n"
       "  openpcc evidence verify --type nvidia-gpu --evidence hopperAttestationReport.txt \\\n"
-      "      --certs hopperCertChain.txt --nonce <64 hex digits>");
+      "      --certs hopperCertChain.txt --nonce <64 hex digits>\n"
+      "  openpcc evidence verify --type sim --report report.bin --vek vek.der --root sim-root.pem\n"
+      "  openpcc evidence verify --type bundle --policy policy.json --entries log-entries/ \\\n"
+      "      --at 2025-07-01T00:01:00Z bundle.json");
   Result<OptionSet::Outcome> parsed = options.Parse(args);
   if (!parsed.ok()) {
     PrintError(kCommand, parsed.error());
@@ -255,8 +398,12 @@ int Verify(const Args& args) {
     claims = VerifyTdx(s, at.value());
   } else if (s.type == "nvidia-gpu") {
     claims = VerifyGpu(s, at.value());
+  } else if (s.type == "sim") {
+    claims = VerifySim(s, at.value());
+  } else if (s.type == "bundle") {
+    claims = VerifyBundleFile(s, at.value());
   } else {
-    PrintError(kCommand, "--type must be sev-snp, tdx or nvidia-gpu (see --help)");
+    PrintError(kCommand, "--type must be sev-snp, tdx, nvidia-gpu, sim, bundle or tpm (see --help)");
     return kExitUsage;
   }
   if (!claims.ok()) {
@@ -264,7 +411,16 @@ int Verify(const Args& args) {
     return claims.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   boost::json::object out{{"verified", true}, {"type", s.type}, {"at", crypto::FormatUtcTime(at.value())}};
-  out["claims"] = std::move(claims.value());
+  if (s.type == "sim" || s.type == "bundle") {
+    // Every output about simulated evidence says so at its top level.
+    const boost::json::value* simulated = claims.value().if_contains("simulated");
+    out["simulated"] = simulated != nullptr && simulated->is_bool() && simulated->as_bool();
+  }
+  if (s.type == "sim") {
+    std::fprintf(stderr,
+                 "openpcc evidence verify: warning: SIMULATED TEE evidence (development only)\n");
+  }
+  out[s.type == "bundle" ? "node" : "claims"] = std::move(claims.value());
   std::fputs(PrettyJson(out).c_str(), stdout);
   return kExitOk;
 }
