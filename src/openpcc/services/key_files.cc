@@ -77,16 +77,22 @@ Result<Bytes> PemDecode(std::string_view label, std::string_view text) {
   return std::move(der).value();
 }
 
+// Byte loops rather than std::copy: g++ 12 reports spurious -Wnull-dereference / -Warray-bounds
+// on the inlined memmove of a span into a fresh buffer.
 SecretBytes RawPrivateKeyPkcs8(RawKeyType type, ByteView private_key) {
-  SecretBytes out(Pkcs8Prefix(type).size() + private_key.size());
-  std::copy(Pkcs8Prefix(type).begin(), Pkcs8Prefix(type).end(), out.data());
-  std::copy(private_key.begin(), private_key.end(), out.data() + Pkcs8Prefix(type).size());
+  const ByteView prefix = Pkcs8Prefix(type);
+  SecretBytes out(prefix.size() + private_key.size());
+  const std::span<uint8_t> dst = out.mutable_view();
+  for (size_t i = 0; i < prefix.size(); ++i) dst[i] = prefix[i];
+  for (size_t i = 0; i < private_key.size(); ++i) dst[prefix.size() + i] = private_key[i];
   return out;
 }
 
 Bytes RawPublicKeySpki(RawKeyType type, ByteView public_key) {
-  Bytes out = ToBytes(SpkiPrefix(type));
-  Append(out, public_key);
+  const ByteView prefix = SpkiPrefix(type);
+  Bytes out(prefix.size() + public_key.size());
+  for (size_t i = 0; i < prefix.size(); ++i) out[i] = prefix[i];
+  for (size_t i = 0; i < public_key.size(); ++i) out[prefix.size() + i] = public_key[i];
   return out;
 }
 
