@@ -3,6 +3,10 @@
 namespace openpcc::cli {
 
 int RunEvidence(const Args& args);
+int RunKeys(const Args& args);
+int RunRelease(const Args& args);
+int RunTlog(const Args& args);
+int RunWitness(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -14,6 +18,10 @@ const std::vector<Command>& AllCommands() {
       {"model", "Make a tiny random-weight GGUF model for tests and demos (model make-tiny)",
        RunModel},
 #endif
+      {"keys", "Generate, rotate and show operator keys (keys generate|rotate|show --help)", RunKeys},
+      {"tlog", "Serve the transparency log; `tlog monitor` follows one (tlog --help)", RunTlog},
+      {"witness", "Witness a transparency log: check consistency and cosign (witness --help)", RunWitness},
+      {"release", "Sign and log a release, revocation or minimum-TCB notice (release --help)", RunRelease},
   };
   return commands;
 }

@@ -1,0 +1,49 @@
+// services/await_callback.h — lets a request handler (a coroutine on the server's I/O threads) wait
+// for work done on a thread of its own: an fsync, a batch append, a witness's durable state.
+//
+// Handlers must not block (net/router.h). `AwaitCallback<T>(start)` suspends the coroutine and calls
+// `start(done)`; whoever holds `done` — typically a worker thread — calls it once with the result,
+// from any thread, and the coroutine resumes on its own executor with that value. The worker must
+// call `done` before the server's io_context is destroyed (services stop their workers after the
+// server has shut down and before they destroy it).
+//
+// Thread safety: `done` may be called from any thread, exactly once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include "openpcc/net/asio.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace openpcc::services {
+
+template <typename T>
+net::Awaitable<T> AwaitCallback(std::function<void(std::function<void(T)> done)> start) {
+  auto initiation = [start = std::move(start)](auto handler) {
+    using Handler = decltype(handler);
+    // std::function needs a copyable callable; the completion handler is move-only.
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    start([shared](T value) {
+      auto executor = boost::asio::get_associated_executor(*shared);
+      boost::asio::post(executor, [shared, value = std::move(value)]() mutable {
+        std::move (*shared)(std::move(value));
+      });
+    });
+  };
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(T)>(
+      std::move(initiation), boost::asio::use_awaitable);
+}
+
+}  // namespace openpcc::services
