@@ -320,18 +320,22 @@ TEST_F(IssuerServiceTest, RotatesKeysWithOverlapAndOldTokensRedeemWithinTheirWin
   EXPECT_EQ(files, 1u);
 
   // Over five more hours in 10-minute steps: one or two keys listed, never three, and the newest
-  // one issues.
+  // one issues (its not-before is the last rotation, at most an hour ago).
   for (int64_t t = kT0 + 90 * 60; t < kT0 + 6 * 3600; t += 600) {
     issuer.SetTime(t);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The rotation thread generates an RSA key when due; wait (bounded) until it has.
     IssuerDirectory d = http_.Directory(issuer.url());
+    for (int i = 0; i < 400 && !d.token_keys.empty() && *d.token_keys[0].not_before + 3600 <= t;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      d = http_.Directory(issuer.url());
+    }
     ASSERT_GE(d.token_keys.size(), 1u) << t - kT0;
     ASSERT_LE(d.token_keys.size(), 2u) << t - kT0;
     Requested r = RequestFor(d);
-    EXPECT_EQ(http_.Post(issuer.url(), std::string(kTokenRequestMediaType),
-                         r.request.request.Encode(), "Bearer " + key).status,
-              200u)
-        << t - kT0;
+    auto issued = http_.Post(issuer.url(), std::string(kTokenRequestMediaType),
+                             r.request.request.Encode(), "Bearer " + key);
+    EXPECT_EQ(issued.status, 200u) << t - kT0 << " " << issued.body;
   }
 }
 

@@ -242,8 +242,9 @@ net::Awaitable<void> IssuerService::ServeTokenRequest(net::Request& req, net::Re
     co_await res.SendError(415, "unsupported_media_type", message);
     co_return;
   }
-  // The largest batch this issuer accepts, with its varint length prefix.
-  const size_t limit = 8 + config_.max_batch * (3 + tokens::kBlindRsaNk);
+  // The largest batch any parser accepts (1024, with its varint length prefix; ~259 KiB): a batch
+  // above --max-batch is read and then refused by the parser, which names the limit.
+  const size_t limit = 8 + tokens::kMaxBatchSize * (3 + tokens::kBlindRsaNk);
   Result<std::string> body = co_await req.ReadAll(limit);
   if (!body.ok()) co_return;  // the server answered (413 over the limit, 400 misframed)
 
