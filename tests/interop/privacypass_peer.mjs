@@ -12,6 +12,11 @@
 //      issuer URL (POST, Authorization: Bearer api_key) — singly or as one generic batch,
 //      finalizes the tokens and checks them with its own Origin.verify.
 //      -> { tokens: [hex], self_verified: bool }
+//  { op: "fetch-tokens-http", issuer_url, api_key, count, batch }
+//      The same against a running `openpcc issuer`, configured only by its origin: the peer GETs
+//      /.well-known/private-token-issuer-directory, takes the first (newest) token key and the
+//      published challenge (openpcc-token-challenge), and POSTs to the directory's
+//      issuer-request-uri. -> { tokens: [hex], self_verified, token_key, challenge }
 //  { op: "verify-tokens", token_key, challenge, tokens: [hex], authorization: [header] }
 //      -> { results: [bool], authorization_tokens: [hex] }   (Origin.verify; header parsing)
 //  { op: "www-authenticate", header } -> { challenges: [{challenge, token_key, max_age}] }
@@ -26,7 +31,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { RSABSSA } from "@cloudflare/blindrsa-ts";
 import { AuthorizationHeader, TOKEN_TYPES, Token, TokenChallenge, WWWAuthenticateHeader,
-         genericBatched, publicVerif, util } from "@cloudflare/privacypass-ts";
+         genericBatched, publicVerif, sendTokenRequest, util } from "@cloudflare/privacypass-ts";
 
 const { BlindRSAMode, Client, Origin, TokenResponse } = publicVerif;
 
@@ -64,6 +69,11 @@ async function makeIssuer(spec) {
   if (spec.url) {
     return {
       async post(media, body) {
+        if (media === "application/private-token-request") {
+          // privacypass-ts's own issuance request (it checks the response's Content-Type too).
+          return sendTokenRequest(body, spec.url,
+                                  new Headers({ authorization: `Bearer ${spec.api_key}` }));
+        }
         const res = await fetch(spec.url, { method: "POST", body,
           headers: { "content-type": media, accept: "*/*", authorization: `Bearer ${spec.api_key}` } });
         if (!res.ok) throw new Error(`issuer refused: HTTP ${res.status}`);
@@ -130,6 +140,24 @@ async function fetchTokens(job) {
   return { tokens: tokens.map((t) => toHex(t.serialize())), self_verified: selfVerified };
 }
 
+const fromBase64Url = (text) => Uint8Array.from(Buffer.from(text, "base64url"));
+
+async function fetchTokensHttp(job) {
+  const res = await fetch(`${job.issuer_url}/.well-known/private-token-issuer-directory`);
+  if (!res.ok) throw new Error(`directory: HTTP ${res.status}`);
+  if (res.headers.get("content-type") !== "application/private-token-issuer-directory") {
+    throw new Error(`directory: content-type ${res.headers.get("content-type")}`);
+  }
+  const dir = await res.json();
+  const key = dir["token-keys"].find((k) => k["token-type"] === TOKEN_TYPES.BLIND_RSA.value);
+  if (!key) throw new Error("directory: no type 2 key");
+  const tokenKey = toHex(fromBase64Url(key["token-key"]));
+  const challenge = toHex(fromBase64Url(dir["openpcc-token-challenge"]));
+  const out = await fetchTokens({ challenge, token_key: tokenKey, count: job.count, batch: job.batch,
+                                  issuer: { url: dir["issuer-request-uri"], api_key: job.api_key } });
+  return { ...out, token_key: tokenKey, challenge };
+}
+
 async function verifyTokens(job) {
   const origin = new Origin(BlindRSAMode.PSS);
   const key = await issuerCryptoKey(fromHex(job.token_key));
@@ -193,6 +221,7 @@ async function blindrsaVerify(job) {
 async function run(job) {
   switch (job.op) {
     case "fetch-tokens": return fetchTokens(job);
+    case "fetch-tokens-http": return fetchTokensHttp(job);
     case "verify-tokens": return verifyTokens(job);
     case "www-authenticate":
       return { challenges: WWWAuthenticateHeader.parse(job.header).map((h) => ({

@@ -7,6 +7,7 @@ int RunKeys(const Args& args);
 int RunRelease(const Args& args);
 int RunTlog(const Args& args);
 int RunWitness(const Args& args);
+int RunIssuer(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -14,6 +15,8 @@ int RunModel(const Args& args);
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
       {"evidence", "Verify TEE and GPU evidence offline (evidence verify --help)", RunEvidence},
+      {"issuer", "Privacy Pass token issuer (127.0.0.1:7300); 'issuer admin' manages accounts",
+       RunIssuer},
 #if OPENPCC_HAVE_LLAMA
       {"model", "Make a tiny random-weight GGUF model for tests and demos (model make-tiny)",
        RunModel},

@@ -20,6 +20,8 @@ constexpr const char* kSchema =
     "  account_id INTEGER NOT NULL, period TEXT NOT NULL, window_start INTEGER NOT NULL,"
     "  count INTEGER NOT NULL, PRIMARY KEY (account_id, period, window_start)) WITHOUT ROWID;";
 
+constexpr std::string_view kHourlyRefusal = "issuer: hourly quota";
+constexpr std::string_view kDailyRefusal = "issuer: daily quota";
 constexpr std::string_view kKeyPrefix = "opcc_";
 constexpr size_t kKeyIdHexLength = 16;
 constexpr size_t kSecretLength = 32;
@@ -80,6 +82,21 @@ Status AddUsage(sqlite3* db, AccountId account, const char* period, int64_t star
 }
 
 }  // namespace
+
+std::optional<QuotaWindow> RefusingQuota(const Error& error) {
+  if (error.code() != ErrorCode::kOutOfRange) return std::nullopt;
+  const std::string_view message = error.message();
+  if (message.substr(0, kHourlyRefusal.size()) == kHourlyRefusal) return QuotaWindow::kHour;
+  if (message.substr(0, kDailyRefusal.size()) == kDailyRefusal) return QuotaWindow::kDay;
+  return std::nullopt;
+}
+
+std::chrono::sys_seconds QuotaWindowEnd(QuotaWindow window, std::chrono::sys_seconds now) {
+  // The windows ConsumeQuota charges: clock hours and UTC days since the epoch.
+  const int64_t length = window == QuotaWindow::kHour ? 3600 : 86400;
+  const int64_t t = Secs(now);
+  return FromSecs(t - t % length + length);
+}
 
 Result<std::unique_ptr<AccountStore>> AccountStore::Open(const std::string& path,
                                                          const std::string& vfs) {
@@ -273,11 +290,11 @@ Status AccountStore::ConsumeQuota(AccountId account, uint32_t count, std::chrono
   OPENPCC_ASSIGN_OR_RETURN(int64_t used_hour, UsageCount(db, account, "hour", hour));
   OPENPCC_ASSIGN_OR_RETURN(int64_t used_day, UsageCount(db, account, "day", day));
   if (used_hour + count > hourly) {
-    return Error(ErrorCode::kOutOfRange, "issuer: hourly quota of " + std::to_string(hourly) +
+    return Error(ErrorCode::kOutOfRange, std::string(kHourlyRefusal) + " of " + std::to_string(hourly) +
                                              " tokens would be exceeded");
   }
   if (used_day + count > daily) {
-    return Error(ErrorCode::kOutOfRange, "issuer: daily quota of " + std::to_string(daily) +
+    return Error(ErrorCode::kOutOfRange, std::string(kDailyRefusal) + " of " + std::to_string(daily) +
                                              " tokens would be exceeded");
   }
   OPENPCC_RETURN_IF_ERROR(AddUsage(db, account, "hour", hour, count));

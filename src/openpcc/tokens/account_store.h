@@ -50,6 +50,12 @@ struct NewApiKey {
   crypto::SecretString api_key;  // show once; never stored
 };
 
+// Which quota refused a charge (read from ConsumeQuota's error; nullopt for any other error), and
+// when that quota's window ends — what the HTTP service puts in Retry-After.
+enum class QuotaWindow { kHour, kDay };
+std::optional<QuotaWindow> RefusingQuota(const Error& error);
+std::chrono::sys_seconds QuotaWindowEnd(QuotaWindow window, std::chrono::sys_seconds now);
+
 class AccountStore {
  public:
   static Result<std::unique_ptr<AccountStore>> Open(const std::string& path,

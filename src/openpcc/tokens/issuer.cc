@@ -18,6 +18,11 @@ Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatch(
     std::string_view api_key, std::span<const TokenRequest> requests,
     std::chrono::sys_seconds now) {
   OPENPCC_ASSIGN_OR_RETURN(AccountId account, accounts_.Authenticate(api_key));
+  return IssueBatchFor(account, requests, now);
+}
+
+Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatchFor(
+    AccountId account, std::span<const TokenRequest> requests, std::chrono::sys_seconds now) {
   if (requests.empty()) return Error(ErrorCode::kInvalidArgument, "issuer: empty batch");
   if (requests.size() > max_batch_) {
     return Error(ErrorCode::kOutOfRange, "issuer: batch of " + std::to_string(requests.size()) +
@@ -34,9 +39,16 @@ Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatch(
 Result<IssuerResponse> Issuer::HandleTokenRequest(std::string_view api_key,
                                                   std::string_view media_type, ByteView body,
                                                   std::chrono::sys_seconds now) {
+  OPENPCC_ASSIGN_OR_RETURN(AccountId account, accounts_.Authenticate(api_key));
+  return HandleTokenRequestFor(account, media_type, body, now);
+}
+
+Result<IssuerResponse> Issuer::HandleTokenRequestFor(AccountId account,
+                                                     std::string_view media_type, ByteView body,
+                                                     std::chrono::sys_seconds now) {
   if (media_type == kTokenRequestMediaType) {
     OPENPCC_ASSIGN_OR_RETURN(TokenRequest request, TokenRequest::Parse(body));
-    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatch(api_key, {&request, 1}, now));
+    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatchFor(account, {&request, 1}, now));
     if (!responses[0]) {
       return Error(ErrorCode::kUnknownKey, "issuer: request names no issuing token key");
     }
@@ -45,7 +57,7 @@ Result<IssuerResponse> Issuer::HandleTokenRequest(std::string_view api_key,
   if (media_type == kBatchTokenRequestMediaType) {
     OPENPCC_ASSIGN_OR_RETURN(std::vector<TokenRequest> requests,
                              ParseBatchTokenRequest(body, max_batch_));
-    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatch(api_key, requests, now));
+    OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatchFor(account, requests, now));
     OPENPCC_ASSIGN_OR_RETURN(Bytes encoded, EncodeBatchTokenResponse(responses));
     return IssuerResponse{kBatchTokenResponseMediaType, std::move(encoded)};
   }

@@ -44,6 +44,13 @@ class Issuer {
   Result<IssuerResponse> HandleTokenRequest(std::string_view api_key, std::string_view media_type,
                                             ByteView body, std::chrono::sys_seconds now);
 
+  // The same two steps for an account the caller already authenticated (the HTTP service checks
+  // the API key before it reads the body, so an unauthenticated client learns nothing more).
+  Result<std::vector<std::optional<TokenResponse>>> IssueBatchFor(
+      AccountId account, std::span<const TokenRequest> requests, std::chrono::sys_seconds now);
+  Result<IssuerResponse> HandleTokenRequestFor(AccountId account, std::string_view media_type,
+                                               ByteView body, std::chrono::sys_seconds now);
+
   // The signing step alone, without account or quota (for tests, benchmarks and tools).
   std::optional<TokenResponse> SignOne(const TokenRequest& request,
                                        std::chrono::sys_seconds now) const;

@@ -54,9 +54,10 @@ Status TokenKeySet::CheckAddable(const IssuerKey& key) const {
   return OkStatus();
 }
 
-Status TokenKeySet::Add(IssuerKey key) {
+Status TokenKeySet::Add(IssuerKey key, const OnKeyAdded& on_add) {
   std::unique_lock lock(mu_);
   OPENPCC_RETURN_IF_ERROR(CheckAddable(key));
+  if (on_add) OPENPCC_RETURN_IF_ERROR(on_add(key));
   keys_.push_back(std::make_shared<const IssuerKey>(std::move(key)));
   std::sort(keys_.begin(), keys_.end(), [](const auto& a, const auto& b) {
     return a->windows.not_before < b->windows.not_before;
@@ -64,7 +65,8 @@ Status TokenKeySet::Add(IssuerKey key) {
   return OkStatus();
 }
 
-Result<bool> TokenKeySet::Rotate(std::chrono::sys_seconds now, const RotationPolicy& policy) {
+Result<bool> TokenKeySet::Rotate(std::chrono::sys_seconds now, const RotationPolicy& policy,
+                                 const OnKeyAdded& on_add) {
   if (policy.lead_time + policy.redeem_grace > policy.issue_period - policy.lead_time) {
     return Error(ErrorCode::kInvalidArgument,
                  "issuer: rotation policy would need three valid keys (lead_time + redeem_grace > "
@@ -90,13 +92,15 @@ Result<bool> TokenKeySet::Rotate(std::chrono::sys_seconds now, const RotationPol
   const KeyWindows w{start, start + policy.issue_period,
                      start + policy.issue_period + policy.redeem_grace};
   OPENPCC_ASSIGN_OR_RETURN(IssuerKey key, IssuerKey::Make(std::move(sk), w));
-  Status added = Add(std::move(key));
+  Status added = Add(std::move(key), on_add);
   if (!added.ok()) {
+    // Persisting failed: report it rather than draw again.
+    if (added.error().code() != ErrorCode::kInvalidArgument) return std::move(added).error();
     // A truncated-id collision is a 1-in-256 event: draw again once.
     OPENPCC_ASSIGN_OR_RETURN(crypto::BlindRsaPrivateKey sk2,
                              crypto::BlindRsaPrivateKey::Generate(policy.modulus_bits));
     OPENPCC_ASSIGN_OR_RETURN(IssuerKey key2, IssuerKey::Make(std::move(sk2), w));
-    OPENPCC_RETURN_IF_ERROR(Add(std::move(key2)));
+    OPENPCC_RETURN_IF_ERROR(Add(std::move(key2), on_add));
   }
   return true;
 }
@@ -124,7 +128,7 @@ std::vector<std::shared_ptr<const IssuerKey>> TokenKeySet::DirectoryKeys(
   std::shared_lock lock(mu_);
   std::vector<std::shared_ptr<const IssuerKey>> out;
   for (auto it = keys_.rbegin(); it != keys_.rend(); ++it) {
-    if (now < (*it)->windows.issue_until) out.push_back(*it);
+    if (now < (*it)->windows.redeem_until) out.push_back(*it);
   }
   return out;
 }

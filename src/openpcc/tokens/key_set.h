@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -62,21 +63,30 @@ struct RotationPolicy {
   size_t modulus_bits = 2048;
 };
 
+// Called with a key that passed Add's checks, before it joins the set (and so before any directory
+// lists it): the issuer persists the key here, so no client ever blinds to a key a crash could
+// lose. An error leaves the set unchanged.
+using OnKeyAdded = std::function<Status(const IssuerKey&)>;
+
 class TokenKeySet {
  public:
   // Refuses (kInvalidArgument) windows out of order, a duplicate key id, a truncated id shared with
   // a key whose validity overlaps, and a key that would make three keys valid at some instant.
-  Status Add(IssuerKey key);
+  Status Add(IssuerKey key, const OnKeyAdded& on_add = {});
   // Generates the next key when no key issues at `now`, or when the newest issuing key stops within
   // lead_time and has no successor yet; drops keys no longer redeemable. Returns whether it added.
-  Result<bool> Rotate(std::chrono::sys_seconds now, const RotationPolicy& policy);
+  Result<bool> Rotate(std::chrono::sys_seconds now, const RotationPolicy& policy,
+                      const OnKeyAdded& on_add = {});
 
   // The issuing key named by a request's truncated key id, or null.
   std::shared_ptr<const IssuerKey> ForIssuance(uint8_t truncated_id,
                                                std::chrono::sys_seconds now) const;
   // Keys redeemable at `now` (at most two), for redeemers.
   std::vector<TokenVerificationKey> RedeemableKeys(std::chrono::sys_seconds now) const;
-  // Keys clients may blind to: issuing now or announced for later, newest first.
+  // Keys the directory lists, newest first: every key not yet past its redemption window (so
+  // redeemers that read the directory still accept tokens of a key that stopped issuing). The
+  // newest one issues; clients blind to it (a key that no longer issues is listed for redemption
+  // only, and a request to it is refused).
   std::vector<std::shared_ptr<const IssuerKey>> DirectoryKeys(std::chrono::sys_seconds now) const;
   // The RFC 9578 directory of DirectoryKeys(now).
   IssuerDirectory Directory(const std::string& request_uri, ByteView challenge,
