@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 TEST(ProcessTest, WritesReadyFileServesAndStopsOnRequest) {
   net::Router router;
   router.Handle("GET", "/healthz", [](net::Request&, net::Response& response) -> net::Awaitable<void> {
-    co_await response.Send(200, "{\"ok\":true}");
+    Status sent = co_await response.Send(200, "{\"ok\":true}");
+    EXPECT_TRUE(sent.ok());
   });
   net::ServerOptions server_options;
   std::unique_ptr<net::Server> server =

@@ -178,11 +178,7 @@ int Serve(const Args& args) {
   // SIGTERM and SIGINT, so only ServeUntilSignal's sigwait receives them; otherwise the kernel may
   // deliver one to a thread that does not block it, and its default action kills the process
   // without a graceful stop.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  services::BlockStopSignals();
   using std::chrono::duration_cast;
   using std::chrono::seconds;
   config.rotation.issue_period = duration_cast<seconds>(period);

@@ -61,6 +61,7 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view flag,
 }
 
 Result<net::ServerOptions> ToServerOptions(const ServiceFlags& flags, std::string_view component) {
+  services::BlockStopSignals();  // before the server (or anything else) starts a thread
   LogLevel level;
   if (!ParseLogLevel(flags.log_level, &level)) {
     return Error(ErrorCode::kInvalidArgument,

@@ -27,12 +27,4 @@ Result<std::string> ReadVkeyArg(std::string_view flag, const std::string& value)
   return value;
 }
 
-void BlockStopSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-}
-
 }  // namespace openpcc::cli

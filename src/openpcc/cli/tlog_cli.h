@@ -15,8 +15,4 @@ std::string DefaultStateDir();
 // `value` is a vkey ("name+hex+base64") or the path of a file holding one.
 Result<std::string> ReadVkeyArg(std::string_view flag, const std::string& value);
 
-// Blocks SIGTERM and SIGINT in the calling thread before a service starts its threads, so they
-// inherit the mask and ServeUntilSignal's waiter is the only thread that receives them.
-void BlockStopSignals();
-
 }  // namespace openpcc::cli

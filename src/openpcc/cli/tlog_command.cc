@@ -146,7 +146,7 @@ int Serve(const Args& args) {
   service_options.crash_at = crash.value();
   service_options.crash_on_append = static_cast<uint64_t>(crash_on_append);
 
-  BlockStopSignals();
+  services::BlockStopSignals();
   auto service = services::TlogService::Open(std::move(service_options), std::move(signer).value());
   if (!service.ok()) return fail(service.error(), kExitFailure);
   auto server = net::Server::Start(server_options.value(), (*service)->Routes());

@@ -77,7 +77,7 @@ int RunWitness(const Args& args) {
   auto witness = tlog::Witness::Open(dir, std::move(cosigner).value(), std::move(witnessed));
   if (!witness.ok()) return fail(witness.error(), kExitFailure);
 
-  BlockStopSignals();
+  services::BlockStopSignals();
   services::WitnessService service(std::move(witness).value(), SystemClock::Instance());
   auto server = net::Server::Start(server_options.value(), service.Routes());
   if (!server.ok()) return fail(server.error(), kExitFailure);

@@ -25,6 +25,14 @@ bool g_stop_requested = false;
 
 }  // namespace
 
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 void RequestStop() {
   std::lock_guard<std::mutex> lock(g_stop_mutex);
   g_stop_requested = true;
@@ -81,11 +89,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view text) {
 int ServeUntilSignal(net::Server& server, const ProcessOptions& options,
                      const std::function<void()>& on_stop) {
   // Signals are taken synchronously by a waiter thread, so no handler runs in async context.
+  BlockStopSignals();
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::thread waiter([signals] {
     int received = 0;
     if (sigwait(&signals, &received) == 0) RequestStop();

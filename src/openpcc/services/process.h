@@ -30,6 +30,11 @@ struct ProcessOptions {
   bool lock_memory = true;  // mlockall, best effort (a warning when the limit forbids it)
 };
 
+// Blocks SIGTERM and SIGINT in the calling thread. Call it before any thread starts (the server's
+// I/O threads, workers): threads inherit the mask, so ServeUntilSignal's waiter is the only thread
+// that receives them and a stop is always graceful. cli::ToServerOptions calls it.
+void BlockStopSignals();
+
 // Disables core dumps (RLIMIT_CORE 0, PR_SET_DUMPABLE 0) and, if asked, locks memory.
 Status HardenProcess(const ProcessOptions& options);
 
