@@ -3,6 +3,7 @@
 namespace openpcc::cli {
 
 int RunEvidence(const Args& args);
+int RunNode(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -14,6 +15,8 @@ const std::vector<Command>& AllCommands() {
       {"model", "Make a tiny random-weight GGUF model for tests and demos (model make-tiny)",
        RunModel},
 #endif
+      {"node", "Run a confidential inference node (llama.cpp or an OpenAI-compatible upstream)",
+       RunNode},
   };
   return commands;
 }
