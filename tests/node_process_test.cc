@@ -201,7 +201,7 @@ class NodeProcessTest : public ::testing::Test {
     body["max_tokens"] = max_tokens;
     body["temperature"] = 0;
     body["messages"] = boost::json::array{boost::json::object{{"role", "user"}, {"content", content}}};
-    auto sealed = testing::Seal({testing::CandidateFor(config_)}, {.body = boost::json::serialize(body)});
+    auto sealed = testing::Seal({testing::CandidateFor(config_)}, {.body = boost::json::serialize(body), .date = ""});
     EXPECT_TRUE(sealed.ok());
     return testing::Send(*client_, url_ + "/v1/infer", std::move(sealed).value());
   }

@@ -138,7 +138,7 @@ class NodeServiceTest : public ::testing::Test {
 
 TEST_F(NodeServiceTest, StreamsSealedChunksAsTokensAreProduced) {
   Start({}, 10, 60ms);
-  SealedReply reply = Call({.body = ChatBody(true)});
+  SealedReply reply = Call({.body = ChatBody(true), .date = ""});
   ASSERT_TRUE(reply.opened) << reply.error << " " << reply.outer_body;
   EXPECT_EQ(reply.http_status, 200u);
   EXPECT_EQ(reply.inner_status, 200u);
@@ -157,7 +157,7 @@ TEST_F(NodeServiceTest, StreamsSealedChunksAsTokensAreProduced) {
 
 TEST_F(NodeServiceTest, AnswersWholeResponsesPaddedTo256) {
   Start();
-  SealedReply reply = Call({.body = ChatBody(false)});
+  SealedReply reply = Call({.body = ChatBody(false), .date = ""});
   ASSERT_TRUE(reply.opened) << reply.error;
   EXPECT_EQ(reply.inner_status, 200u);
   auto v = boost::json::parse(reply.inner_content);
@@ -168,7 +168,7 @@ TEST_F(NodeServiceTest, AnswersWholeResponsesPaddedTo256) {
 
 TEST_F(NodeServiceTest, ListsItsModelInside) {
   Start();
-  SealedReply reply = Call({.method = "GET", .path = "/v1/models", .body = ""});
+  SealedReply reply = Call({.method = "GET", .path = "/v1/models", .body = "", .date = ""});
   ASSERT_TRUE(reply.opened) << reply.error;
   auto v = boost::json::parse(reply.inner_content);
   EXPECT_EQ(v.at("data").at(0).at("id").as_string(), "test-model");
@@ -298,16 +298,16 @@ TEST_F(NodeServiceTest, RefusesAnOversizedRequest) {
   Start(options);
   const std::string big = "{\"model\":\"test-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" +
                           std::string(16 * 1024, 'x') + "\"}]}";
-  SealedReply reply = Call({.body = big});
+  SealedReply reply = Call({.body = big, .date = ""});
   EXPECT_EQ(reply.http_status, 413u);
   EXPECT_EQ(OuterCode(reply), "request_size");
-  EXPECT_NE(OuterMessage(reply).find("exceeds the limit of 8192"), std::string::npos);
+  EXPECT_NE(OuterMessage(reply).find("exceeds the limit"), std::string::npos) << reply.outer_body;
   EXPECT_EQ(engine_->calls.load(), 0);
 }
 
 TEST_F(NodeServiceTest, RefusesAModelItDoesNotServe) {
   Start();
-  SealedReply reply = Call({.body = ChatBody(true, "secret-model-name")});
+  SealedReply reply = Call({.body = ChatBody(true, "secret-model-name"), .date = ""});
   ASSERT_TRUE(reply.opened) << reply.error;
   EXPECT_EQ(reply.inner_status, 404u);
   EXPECT_EQ(InnerCode(reply), "model_not_found");
@@ -319,7 +319,7 @@ TEST_F(NodeServiceTest, RefusesRequestsBeyondTheConcurrencyLimit) {
   NodeServiceOptions options;
   options.max_concurrent = 1;
   Start(options, 20, 50ms);
-  std::thread slow([&] { Call({.body = ChatBody(true)}); });
+  std::thread slow([&] { Call({.body = ChatBody(true), .date = ""}); });
   while (service_->in_flight() == 0) std::this_thread::sleep_for(5ms);
   auto second_client = net::BlockingClient::Create({});
   ASSERT_TRUE(second_client.ok());
