@@ -15,6 +15,8 @@
 
 #include <boost/json.hpp>
 
+#include "openpcc/attest/bundle.h"
+#include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/random.h"
 #include "openpcc/net/server.h"
 #include "openpcc/util/base64.h"
@@ -140,6 +142,10 @@ struct FakeGateway {
   }
 };
 
+// A signed checkpoint note as the log publishes it (its content does not matter to the node).
+constexpr std::string_view kCheckpoint =
+    "example.com/log\n42\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 example.com/log abcd1234AAAA\n";
+
 class NodeProcessTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -160,6 +166,7 @@ class NodeProcessTest : public ::testing::Test {
     fs::create_directories(dir_ / "cwd");
     fs::create_directories(dir_ / "tmp");
     std::ofstream(dir_ / "credential") << "operator-credential-123\n";
+    std::ofstream(dir_ / "checkpoint") << kCheckpoint;
     chmod((dir_ / "credential").c_str(), 0600);
     SubprocessOptions options;
     options.argv = {testing::OpenpccBinary(), "node", "--engine", "llama",
@@ -167,7 +174,7 @@ class NodeProcessTest : public ::testing::Test {
                     "--listen", "127.0.0.1:0", "--ready-file", (dir_ / "ready").string(),
                     "--gateway", gateway_.url(), "--registration-credential", (dir_ / "credential").string(),
                     "--register-interval", "1s", "--max-tokens", "512", "--log-level", "debug",
-                    "--shutdown-grace", "30s"};
+                    "--shutdown-grace", "30s", "--checkpoint-file", (dir_ / "checkpoint").string()};
     options.log_path = (dir_ / "node.log").string();
     options.working_directory = (dir_ / "cwd").string();
     options.env = {"TMPDIR=" + (dir_ / "tmp").string()};
@@ -244,6 +251,10 @@ TEST_F(NodeProcessTest, RegistersKeepsAliveAndDeregistersOnShutdown) {
     EXPECT_EQ(bundle->claims.models.at(0).name, "tiny");
     EXPECT_EQ(bundle->claims.models.at(0).sha256.size(), 64u);
     node_id_hex = HexEncode(bundle->node_id);
+    EXPECT_EQ(bundle->freshness.binding.kind, attest::FreshnessKind::kLogCheckpoint);
+    EXPECT_EQ(bundle->freshness.checkpoint, kCheckpoint);
+    EXPECT_EQ(crypto::Sha256(AsBytes(kCheckpoint)),
+              Bytes(bundle->freshness.binding.value.begin(), bundle->freshness.binding.value.end()));
     EXPECT_EQ(gateway_.authorizations.front(), "Bearer operator-credential-123");
   }
   EXPECT_EQ(node_->Stop(30s), 0);

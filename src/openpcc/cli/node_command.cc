@@ -30,7 +30,9 @@ constexpr std::string_view kComponent = "node";
 Result<std::string> ReadSmallFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error(ErrorCode::kInvalidArgument, std::string(what) + ": cannot read " + path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(64 * 1024 + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
   if (text.size() > 64 * 1024) {
     return Error(ErrorCode::kOutOfRange, std::string(what) + ": " + path + " is larger than 64 KiB");
   }
@@ -153,6 +155,8 @@ int RunNode(const Args& args) {
     return kExitUsage;
   }
   if (*parsed == OptionSet::Outcome::kHelpShown) return kExitOk;
+  // Before any thread exists (engine, server, registrar): SIGTERM must reach only the waiter.
+  services::BlockStopSignals();
 
   Result<net::ServerOptions> server_options = ToServerOptions(service, kComponent);
   if (!server_options.ok()) {

@@ -31,6 +31,14 @@ void RequestStop() {
   g_stop_cv.notify_all();
 }
 
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 Status HardenProcess(const ProcessOptions& options) {
   rlimit no_core{0, 0};
   if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {

@@ -44,6 +44,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view text);
 int ServeUntilSignal(net::Server& server, const ProcessOptions& options,
                      const std::function<void()>& on_stop = {});
 
+// Blocks SIGTERM and SIGINT in the calling thread, so every thread started after it inherits the
+// mask and the signals reach only ServeUntilSignal's waiter. Call it first, before anything starts
+// threads (an engine, net::Server::Start): a thread started earlier with the default mask can take
+// SIGTERM itself, which kills the process instead of shutting it down gracefully.
+void BlockStopSignals();
 // Makes ServeUntilSignal return as if signalled (tests, and services stopping on fatal errors).
 void RequestStop();
 
