@@ -8,6 +8,7 @@ int RunRelease(const Args& args);
 int RunTlog(const Args& args);
 int RunWitness(const Args& args);
 int RunIssuer(const Args& args);
+int RunNode(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -25,6 +26,8 @@ const std::vector<Command>& AllCommands() {
       {"tlog", "Serve the transparency log; `tlog monitor` follows one (tlog --help)", RunTlog},
       {"witness", "Witness a transparency log: check consistency and cosign (witness --help)", RunWitness},
       {"release", "Sign and log a release, revocation or minimum-TCB notice (release --help)", RunRelease},
+      {"node", "Run a confidential inference node (llama.cpp or an OpenAI-compatible upstream)",
+       RunNode},
   };
   return commands;
 }

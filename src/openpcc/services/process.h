@@ -49,6 +49,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view text);
 int ServeUntilSignal(net::Server& server, const ProcessOptions& options,
                      const std::function<void()>& on_stop = {});
 
+
 // Makes ServeUntilSignal return as if signalled (tests, and services stopping on fatal errors).
 void RequestStop();
 
