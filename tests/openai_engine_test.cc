@@ -143,7 +143,9 @@ TEST_F(LlamaServerTest, CompletionsAndTheMaxTokensCap) {
   Collected c = Drain(*stream);
   ASSERT_NE(c.finish.reason, FinishReason::kError) << c.finish.error->message();
   EXPECT_LE(c.finish.usage.completion_tokens, 6u);
-  if (c.finish.reason == FinishReason::kLength) EXPECT_EQ(c.finish.usage.completion_tokens, 6u);
+  if (c.finish.reason == FinishReason::kLength) {
+    EXPECT_EQ(c.finish.usage.completion_tokens, 6u);
+  }
 }
 
 TEST_F(LlamaServerTest, GreedyRequestsAreDeterministic) {
