@@ -11,19 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Memory for a parsed request: wiped when Boost.JSON frees it, so no prompt survives in the heap.
-class WipingJsonResource final : public boost::container::pmr::memory_resource {
- private:
-  void* do_allocate(size_t bytes, size_t alignment) override {
-    return ::operator new(bytes, std::align_val_t(alignment));
-  }
-  void do_deallocate(void* p, size_t bytes, size_t alignment) override {
-    crypto::Wipe(std::span<uint8_t>(static_cast<uint8_t*>(p), bytes));
-    ::operator delete(p, std::align_val_t(alignment));
-  }
-  bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
-};
-
 Error Invalid(std::string_view field, std::string_view expected) {
   return Error(ErrorCode::kInvalidArgument,
                "request: " + std::string(field) + ": expected " + std::string(expected));
@@ -148,6 +135,15 @@ Status ParseCommon(const json::object& o, ApiRequest& out) {
 }
 
 }  // namespace
+
+void* WipingJsonResource::do_allocate(size_t bytes, size_t alignment) {
+  return ::operator new(bytes, std::align_val_t(alignment));
+}
+
+void WipingJsonResource::do_deallocate(void* p, size_t bytes, size_t alignment) {
+  crypto::Wipe(std::span<uint8_t>(static_cast<uint8_t*>(p), bytes));
+  ::operator delete(p, std::align_val_t(alignment));
+}
 
 Result<ApiRequest> ParseApiRequest(RequestKind kind, std::string_view body) {
   if (body.size() > kMaxApiRequestBytes) {

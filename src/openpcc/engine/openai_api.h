@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/container/pmr/memory_resource.hpp>
+
 #include "openpcc/crypto/secret.h"
 #include "openpcc/engine/engine.h"
 #include "openpcc/engine/token_stream.h"
@@ -27,6 +29,15 @@
 namespace openpcc::engine {
 
 inline constexpr size_t kMaxApiRequestBytes = size_t{4} << 20;
+
+// Memory for a Boost.JSON tree that holds prompts or completions: wiped when freed. Use it as
+// `boost::json::storage_ptr(&resource)` for a tree that does not outlive the resource.
+class WipingJsonResource final : public boost::container::pmr::memory_resource {
+ private:
+  void* do_allocate(size_t bytes, size_t alignment) override;
+  void do_deallocate(void* p, size_t bytes, size_t alignment) override;
+  bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
+};
 
 struct ApiRequest {
   GenerationRequest generation;

@@ -9,7 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/container/pmr/memory_resource.hpp>
 #include <boost/json.hpp>
 
 #include "openpcc/engine/openai_api.h"
@@ -23,18 +22,6 @@ namespace {
 namespace json = boost::json;
 using net::asio::awaitable;
 
-// Upstream event JSON carries completion text: its parse tree lives in memory wiped when freed.
-class WipingResource final : public boost::container::pmr::memory_resource {
- private:
-  void* do_allocate(size_t bytes, size_t alignment) override {
-    return ::operator new(bytes, std::align_val_t(alignment));
-  }
-  void do_deallocate(void* p, size_t bytes, size_t alignment) override {
-    crypto::Wipe(std::span<uint8_t>(static_cast<uint8_t*>(p), bytes));
-    ::operator delete(p, std::align_val_t(alignment));
-  }
-  bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
-};
 
 void WipeString(std::string& s) {
   crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
@@ -55,7 +42,7 @@ Error UpstreamError(std::string message) {
 // `code` when they are plain identifiers (a message text could quote the prompt).
 std::string ErrorClassOf(std::string_view body) {
   json::error_code ec;
-  WipingResource resource;
+  WipingJsonResource resource;  // upstream JSON carries completion text
   json::value v = json::parse(body, ec, json::storage_ptr(&resource));
   if (ec || !v.is_object()) return {};
   const json::value* err = v.as_object().if_contains("error");
@@ -211,7 +198,7 @@ awaitable<void> OpenAiEngine::Impl::Run(std::shared_ptr<StreamChannel> channel,
   std::optional<Usage> usage;
   uint32_t pieces = 0;
   bool done = false;
-  WipingResource resource;
+  WipingJsonResource resource;  // upstream JSON carries completion text
   while (!done) {
     if (channel->cancelled()) {
       // Dropping the exchange mid-response closes the connection: the upstream stops generating.

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include "openpcc/util/base64.h"
+#include "openpcc/util/utf8.h"
 #include "openpcc/wire/byte_reader.h"
 #include "openpcc/wire/byte_writer.h"
 
@@ -13,37 +14,6 @@ constexpr std::string_view kEmDashSpace = "\xe2\x80\x94 ";  // U+2014 then a spa
 
 Error NoteError(ErrorCode code, const std::string& what) { return Error(code, "note: " + what); }
 
-// Strict UTF-8 decoding of one code point; false on any invalid sequence.
-bool NextCodePoint(std::string_view s, size_t& i, uint32_t* out) {
-  const auto b0 = static_cast<uint8_t>(s[i]);
-  size_t length = 0;
-  uint32_t cp = 0;
-  uint32_t min = 0;
-  if (b0 < 0x80) {
-    *out = b0;
-    ++i;
-    return true;
-  }
-  if ((b0 & 0xe0) == 0xc0) {
-    length = 2, cp = b0 & 0x1fu, min = 0x80;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    length = 3, cp = b0 & 0x0fu, min = 0x800;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    length = 4, cp = b0 & 0x07u, min = 0x10000;
-  } else {
-    return false;
-  }
-  if (s.size() - i < length) return false;
-  for (size_t k = 1; k < length; ++k) {
-    const auto b = static_cast<uint8_t>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return false;
-    cp = (cp << 6) | (b & 0x3fu);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-  *out = cp;
-  i += length;
-  return true;
-}
 
 bool IsUnicodeSpace(uint32_t cp) {
   return cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
