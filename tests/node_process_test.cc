@@ -122,14 +122,14 @@ struct FakeGateway {
         authorizations.emplace_back(req.header("authorization").value_or(""));
         if (body.ok()) registrations.push_back(boost::json::parse(*body));
       }
-      co_await res.Send(200, "{}");
+      (void)co_await res.Send(200, "{}");
     });
     router.HandlePrefix("DELETE", "/v1/nodes/", [this](net::Request& req, net::Response& res) -> net::Awaitable<void> {
       {
         std::lock_guard lock(mu);
         deletions.emplace_back(req.path().substr(std::string_view("/v1/nodes/").size()));
       }
-      co_await res.Send(204, "");
+      (void)co_await res.Send(204, "");
     });
     auto started = net::Server::Start({}, std::move(router));
     EXPECT_TRUE(started.ok());

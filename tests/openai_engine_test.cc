@@ -215,15 +215,15 @@ class ScriptedUpstream {
                     auto body = co_await req.ReadAll(1 << 20);
                     if (body.ok()) last_body = *body;
                     if (status != 200) {
-                      co_await res.SendError(status, "bad", "the prompt was: secret");
+                      (void)co_await res.SendError(status, "bad", "the prompt was: secret");
                       co_return;
                     }
-                    co_await res.StartStream(200, "text/event-stream");
+                    (void)co_await res.StartStream(200, "text/event-stream");
                     for (const std::string& piece : script) {
                       const std::string copy = piece;
-                      co_await res.Write(copy);
+                      (void)co_await res.Write(copy);
                     }
-                    co_await res.Finish();
+                    (void)co_await res.Finish();
                   });
     auto server = net::Server::Start({}, std::move(router));
     EXPECT_TRUE(server.ok());

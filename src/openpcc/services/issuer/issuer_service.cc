@@ -223,14 +223,14 @@ net::Awaitable<void> IssuerService::ServeDirectory(net::Request&, net::Response&
   // Short enough that clients see a new key well before its predecessor stops issuing.
   const std::string cache = "public, max-age=" + std::to_string(config_.directory_max_age.count());
   (void)res.SetHeader("Cache-Control", cache);
-  co_await res.Send(200, json, tokens::kIssuerDirectoryMediaType);
+  (void)co_await res.Send(200, json, tokens::kIssuerDirectoryMediaType);
 }
 
 net::Awaitable<void> IssuerService::ServeTokenRequest(net::Request& req, net::Response& res) {
   const std::optional<std::string_view> bearer = BearerToken(req.header("authorization"));
   if (!bearer) {
     (void)res.SetHeader("WWW-Authenticate", kBearerChallenge);
-    co_await res.SendError(401, "missing_api_key",
+    (void)co_await res.SendError(401, "missing_api_key",
                            "issuer: an API key is required (Authorization: Bearer <API key>)");
     co_return;
   }
@@ -239,7 +239,7 @@ net::Awaitable<void> IssuerService::ServeTokenRequest(net::Request& req, net::Re
     const std::string message =
         "issuer: Content-Type must be " + std::string(tokens::kTokenRequestMediaType) + " or " +
         std::string(tokens::kBatchTokenRequestMediaType) + ", got '" + media + "'";
-    co_await res.SendError(415, "unsupported_media_type", message);
+    (void)co_await res.SendError(415, "unsupported_media_type", message);
     co_return;
   }
   // The largest batch any parser accepts (1024, with its varint length prefix; ~259 KiB): a batch
@@ -260,7 +260,7 @@ net::Awaitable<void> IssuerService::ServeTokenRequest(net::Request& req, net::Re
   if (issued.ok()) {
     const std::string_view out_media = issued->media_type;
     const std::string_view out_body = AsChars(issued->body);
-    co_await res.Send(200, out_body, out_media);
+    (void)co_await res.Send(200, out_body, out_media);
     co_return;
   }
   const Refusal refusal = RefusalFor(issued.error(), now);
@@ -275,7 +275,7 @@ net::Awaitable<void> IssuerService::ServeTokenRequest(net::Request& req, net::Re
                         std::string(kBearerChallenge) + ", error=\"invalid_token\"");
   }
   if (refusal.retry_after) (void)res.SetHeader("Retry-After", std::to_string(*refusal.retry_after));
-  co_await res.SendError(refusal.status, refusal.code, refusal.message);
+  (void)co_await res.SendError(refusal.status, refusal.code, refusal.message);
 }
 
 }  // namespace openpcc::services

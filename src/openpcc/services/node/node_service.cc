@@ -194,7 +194,7 @@ net::Router NodeService::MakeRouter() {
   router.Handle("GET", "/healthz", [this](net::Request&, net::Response& res) -> net::Awaitable<void> {
     const std::string body = "{\"status\":\"ok\",\"engine\":\"" + engine_.info().name +
                              "\",\"in_flight\":" + std::to_string(in_flight_.load()) + "}";
-    co_await res.Send(200, body);
+    (void)co_await res.Send(200, body);
   });
   return router;
 }
@@ -207,28 +207,28 @@ net::Awaitable<void> NodeService::Attest(net::Request& req, net::Response& res) 
   const boost::json::value* nonce_field =
       (!ec && v.is_object()) ? v.as_object().if_contains("nonce") : nullptr;
   if (nonce_field == nullptr || !nonce_field->is_string()) {
-    co_await res.SendError(400, "nonce", "attest: expected {\"nonce\": base64url of 32 bytes}");
+    (void)co_await res.SendError(400, "nonce", "attest: expected {\"nonce\": base64url of 32 bytes}");
     co_return;
   }
   Result<Bytes> nonce = Base64UrlDecode(std::string_view(nonce_field->as_string()));
   if (!nonce.ok() || nonce->size() != 32) {
-    co_await res.SendError(400, "nonce", "attest: nonce must be base64url of exactly 32 bytes");
+    (void)co_await res.SendError(400, "nonce", "attest: nonce must be base64url of exactly 32 bytes");
     co_return;
   }
   std::optional<EpochKeyInfo> key = keys_.Current(clock_.Now());
   if (!key) {
-    co_await res.SendError(503, "no_key", "attest: the node has no key for the current epoch");
+    (void)co_await res.SendError(503, "no_key", "attest: the node has no key for the current epoch");
     co_return;
   }
   Result<attest::EvidenceBundle> bundle = BundleWithNonce(*key, *nonce);
   if (!bundle.ok()) {
     LogWarning(options_.component, "attest failed", {{"id", std::to_string(req.id())},
                                                      {"error", bundle.error().ToString()}});
-    co_await res.SendError(500, "evidence", bundle.error().message());
+    (void)co_await res.SendError(500, "evidence", bundle.error().message());
     co_return;
   }
   const std::string json = bundle->Serialize();
-  co_await res.Send(200, json);
+  (void)co_await res.Send(200, json);
 }
 
 // GCC 12 reports -Wmismatched-new-delete for this coroutine: Asio allocates large frames with
@@ -250,14 +250,14 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     LogInfo(options_.component, "infer refused", {{"id", id}, {"check", "node_busy"}});
     const std::string message = "node: " + std::to_string(options_.max_concurrent) +
                                 " requests are being served (the concurrency limit); try another node";
-    co_await res.SendError(503, "node_busy", message);
+    (void)co_await res.SendError(503, "node_busy", message);
     co_return;
   }
   const std::optional<std::string_view> content_type = req.header("content-type");
   if (!content_type || *content_type != wire::kSealedRequestMediaType) {
     const std::string message =
         "node: Content-Type must be " + std::string(wire::kSealedRequestMediaType);
-    co_await res.SendError(415, "media_type", message);
+    (void)co_await res.SendError(415, "media_type", message);
     co_return;
   }
 
@@ -305,7 +305,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     const Refusal r = OuterRefusal(*refusal);
     LogInfo(options_.component, "infer refused",
             {{"id", id}, {"check", r.code}, {"in", std::to_string(received)}});
-    co_await res.SendError(r.status, r.code, refusal->message());
+    (void)co_await res.SendError(r.status, r.code, refusal->message());
     co_return;
   }
   if (!inner_error && !plain.empty()) {
@@ -322,7 +322,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
   Bytes out;
   Result<wire::SealedResponseWriter> made = reader.MakeResponseWriter(out);
   if (!made.ok()) {
-    co_await res.SendError(500, "internal", made.error().message());
+    (void)co_await res.SendError(500, "internal", made.error().message());
     co_return;
   }
   wire::SealedResponseWriter writer = std::move(made).value();
@@ -407,7 +407,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     Result<crypto::SecretVector> whole = WholeResponse(status, "application/json", json);
     Status sealed = whole.ok() ? writer.Finish(AsBytes(*whole), out) : Status(whole.error());
     if (!sealed.ok()) {
-      co_await res.SendError(500, "internal", sealed.error().message());
+      (void)co_await res.SendError(500, "internal", sealed.error().message());
       co_return;
     }
     LogInfo(options_.component, "infer", {{"id", id}, {"api", kind_name}, {"status", std::to_string(status)},
@@ -419,7 +419,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     if (!started_stream.ok()) co_return;
     Status wrote = co_await res.Write(ByteView(out));
     if (!wrote.ok()) co_return;
-    co_await res.Finish();
+    (void)co_await res.Finish();
     co_return;
   }
 
@@ -547,7 +547,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
   if (!writer.Finish(AsBytes(final_plain), out).ok()) co_return;
   Status wrote = co_await res.Write(ByteView(out));
   if (!wrote.ok()) co_return;
-  co_await res.Finish();
+  (void)co_await res.Finish();
   LogInfo(options_.component, "infer",
           {{"id", id}, {"api", kind_name}, {"status", status_text},
            {"finish", std::string(engine::FinishReasonName(finish->reason))},

@@ -80,13 +80,13 @@ TlogService::~TlogService() { Stop(); }
 net::Router TlogService::Routes() {
   net::Router router;
   router.Handle("GET", "/healthz", [](net::Request&, net::Response& response) -> net::Awaitable<void> {
-    co_await response.Send(200, "{\"ok\":true}");
+    (void)co_await response.Send(200, "{\"ok\":true}");
   });
   router.Handle("GET", "/checkpoint", [this](net::Request&, net::Response& response) -> net::Awaitable<void> {
     std::function<std::string()> job = [this] { return store_->CheckpointNote(); };
     std::string note = co_await RunBlocking<std::string>(readers_, std::move(job));
     (void)response.SetHeader("Cache-Control", "no-store");
-    co_await response.Send(200, note, "text/plain; charset=utf-8");
+    (void)co_await response.Send(200, note, "text/plain; charset=utf-8");
   });
   router.HandlePrefix("GET", "/tile/", [this](net::Request& request, net::Response& response) -> net::Awaitable<void> {
     std::string path(request.path().substr(1));
@@ -94,30 +94,30 @@ net::Router TlogService::Routes() {
     Result<Bytes> bytes = co_await RunBlocking<Result<Bytes>>(readers_, std::move(job));
     if (!bytes.ok()) {
       const unsigned status = StatusFor(bytes.error());
-      co_await response.SendError(status, status == 404 ? "not_found" : "bad_request", bytes.error().message());
+      (void)co_await response.SendError(status, status == 404 ? "not_found" : "bad_request", bytes.error().message());
       co_return;
     }
     // Full tiles never change; partial ones are replaced by longer ones as the log grows.
     const bool partial = path.find(".p/") != std::string::npos;
     (void)response.SetHeader("Cache-Control", partial ? "no-cache" : "public, max-age=31536000, immutable");
-    co_await response.Send(200, AsChars(bytes.value()), "application/octet-stream");
+    (void)co_await response.Send(200, AsChars(bytes.value()), "application/octet-stream");
   });
   router.Handle("POST", "/add", [this](net::Request& request, net::Response& response) -> net::Awaitable<void> {
     Result<std::string> body = co_await request.ReadAll(kMaxEntriesPerAdd * (tlog::kMaxEntrySize + 2));
     if (!body.ok()) {
-      if (!response.started()) co_await response.SendError(400, "bad_request", body.error().message());
+      if (!response.started()) (void)co_await response.SendError(400, "bad_request", body.error().message());
       co_return;
     }
     Result<std::vector<Bytes>> entries = ParseAddRequest(AsBytes(body.value()));
     if (!entries.ok()) {
-      co_await response.SendError(400, "bad_request", entries.error().message());
+      (void)co_await response.SendError(400, "bad_request", entries.error().message());
       co_return;
     }
     for (size_t i = 0; i < entries->size(); ++i) {
       auto verified = options_.keyring.Verify((*entries)[i]);
       if (!verified.ok()) {
         LogInfo(kComponent, "entry refused", {{"entry", std::to_string(i)}, {"error", std::string(ErrorCodeName(verified.error().code()))}});
-        co_await response.SendError(403, "entry_refused", "entry " + std::to_string(i) + ": " + verified.error().message());
+        (void)co_await response.SendError(403, "entry_refused", "entry " + std::to_string(i) + ": " + verified.error().message());
         co_return;
       }
     }
@@ -133,13 +133,13 @@ net::Router TlogService::Routes() {
     };
     Result<AddResponse> result = co_await AwaitCallback<Result<AddResponse>>(std::move(start));
     if (!result.ok()) {
-      co_await response.SendError(StatusFor(result.error()) == 400 ? 400 : 500,
+      (void)co_await response.SendError(StatusFor(result.error()) == 400 ? 400 : 500,
                                   StatusFor(result.error()) == 400 ? "bad_request" : "append_failed",
                                   result.error().message());
       co_return;
     }
     std::string json = FormatAddResponse(result.value());
-    co_await response.Send(200, json);
+    (void)co_await response.Send(200, json);
     if (options_.crash_at == TestingCrashPoint::kAck && pending->append_number == options_.crash_on_append) {
       CrashForTesting("ack");
     }

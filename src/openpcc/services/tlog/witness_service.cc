@@ -20,17 +20,17 @@ struct Outcome {
 net::Router WitnessService::Routes() {
   net::Router router;
   router.Handle("GET", "/healthz", [](net::Request&, net::Response& response) -> net::Awaitable<void> {
-    co_await response.Send(200, "{\"ok\":true}");
+    (void)co_await response.Send(200, "{\"ok\":true}");
   });
   router.Handle("POST", "/add-checkpoint", [this](net::Request& request, net::Response& response) -> net::Awaitable<void> {
     Result<std::string> body = co_await request.ReadAll(tlog::kMaxAddCheckpointBytes);
     if (!body.ok()) {
-      if (!response.started()) co_await response.SendError(400, "bad_request", body.error().message());
+      if (!response.started()) (void)co_await response.SendError(400, "bad_request", body.error().message());
       co_return;
     }
     Result<tlog::AddCheckpointRequest> parsed = tlog::ParseAddCheckpoint(body.value());
     if (!parsed.ok()) {
-      co_await response.SendError(400, "bad_request", parsed.error().message());
+      (void)co_await response.SendError(400, "bad_request", parsed.error().message());
       co_return;
     }
     auto req = std::make_shared<tlog::AddCheckpointRequest>(std::move(parsed).value());
@@ -57,11 +57,11 @@ net::Router WitnessService::Routes() {
       LogInfo(kComponent, "refused", {{"status", std::to_string(outcome.status)}, {"reason", outcome.code}});
     }
     if (outcome.status == 200) {
-      co_await response.Send(200, outcome.body, "text/x.tlog.cosignature");
+      (void)co_await response.Send(200, outcome.body, "text/x.tlog.cosignature");
     } else if (outcome.status == 409) {
-      co_await response.Send(409, outcome.body, "text/x.tlog.size");
+      (void)co_await response.Send(409, outcome.body, "text/x.tlog.size");
     } else {
-      co_await response.SendError(outcome.status, outcome.code, outcome.body);
+      (void)co_await response.SendError(outcome.status, outcome.code, outcome.body);
     }
   });
   return router;
