@@ -119,10 +119,20 @@ int main(int argc, char** argv) {
 
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("node-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
+  // The node needs an evidence platform: a simulated TEE under a throwaway sim root.
+  SubprocessOptions root_options;
+  root_options.argv = {OPENPCC_BINARY, "node", "sim-root", "init", (dir / "sim-root").string()};
+  root_options.log_path = (dir / "sim-root.log").string();
+  auto root = Subprocess::Start(root_options);
+  if (!root.ok() || root->Wait() != 0) {
+    std::fprintf(stderr, "openpcc node sim-root init failed\n");
+    return 1;
+  }
   SubprocessOptions node_options;
   node_options.argv = {OPENPCC_BINARY, "node", "--engine", "llama", "--model", model, "--model-name", "bench",
                        "--slots", "4", "--context", "1024", "--engine-threads", std::to_string(threads),
                        "--listen", "127.0.0.1:0", "--ready-file", (dir / "ready").string(),
+                       "--platform", "sim", "--sim-root-dir", (dir / "sim-root").string(),
                        "--log-level", "warning"};
   node_options.log_path = (dir / "node.log").string();
   auto node = Subprocess::Start(node_options);

@@ -16,6 +16,9 @@
 #include <boost/json.hpp>
 
 #include "openpcc/attest/bundle.h"
+#include "openpcc/attest/bundle_verifier.h"
+#include "openpcc/attest/sim/sim.h"
+#include "openpcc/attest/sim/verify.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/random.h"
 #include "openpcc/net/server.h"
@@ -154,6 +157,8 @@ class NodeProcessTest : public ::testing::Test {
     const std::string model = (*suite_dir_ / "tiny.gguf").string();
     testing::CliResult made = testing::RunCli({"model", "make-tiny", model});
     ASSERT_EQ(made.exit_code, 0) << made.err;
+    testing::CliResult root = testing::RunCli({"node", "sim-root", "init", (*suite_dir_ / "sim-root").string()});
+    ASSERT_EQ(root.exit_code, 0) << root.err;
   }
   static void TearDownTestSuite() {
     fs::remove_all(*suite_dir_);
@@ -171,6 +176,7 @@ class NodeProcessTest : public ::testing::Test {
     SubprocessOptions options;
     options.argv = {testing::OpenpccBinary(), "node", "--engine", "llama",
                     "--model", (*suite_dir_ / "tiny.gguf").string(), "--model-name", "tiny",
+                    "--platform", "sim", "--sim-root-dir", (*suite_dir_ / "sim-root").string(),
                     "--listen", "127.0.0.1:0", "--ready-file", (dir_ / "ready").string(),
                     "--gateway", gateway_.url(), "--registration-credential", (dir_ / "credential").string(),
                     "--register-interval", "1s", "--max-tokens", "512", "--log-level", "debug",
@@ -249,7 +255,22 @@ TEST_F(NodeProcessTest, RegistersKeepsAliveAndDeregistersOnShutdown) {
     ASSERT_TRUE(bundle.ok()) << bundle.error().message();
     EXPECT_EQ(*wire::ParseKeyConfig(bundle->key_config), config_);
     EXPECT_EQ(bundle->claims.models.at(0).name, "tiny");
-    EXPECT_EQ(bundle->claims.models.at(0).sha256.size(), 64u);
+    // The claim is the SHA-256 of the GGUF file the node serves.
+    std::ifstream gguf(*suite_dir_ / "tiny.gguf", std::ios::binary);
+    const std::string weights((std::istreambuf_iterator<char>(gguf)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bundle->claims.models.at(0).sha256, HexEncode(crypto::Sha256(AsBytes(weights))));
+    // Sim evidence from this deployment's root, binding key config, claims and freshness.
+    auto root = attest::sim::SimRoot::Load(*suite_dir_ / "sim-root" / "sim-root.key",
+                                           *suite_dir_ / "sim-root" / "sim-root.pem");
+    ASSERT_TRUE(root.ok()) << root.error().message();
+    const std::vector<crypto::Certificate> roots = {root->certificate()};
+    auto sim = attest::sim::VerifySimEvidence(bundle->cpu_evidence.at("report"), bundle->cpu_evidence.at("vek"),
+                                              roots, std::chrono::time_point_cast<std::chrono::seconds>(
+                                                         std::chrono::system_clock::now()));
+    ASSERT_TRUE(sim.ok()) << sim.error().message();
+    attest::PlatformResult platform;
+    platform.bound_value = Bytes(sim->report_data().begin(), sim->report_data().end());
+    EXPECT_TRUE(attest::CheckBindingStep(*bundle, platform).ok());
     node_id_hex = HexEncode(bundle->node_id);
     EXPECT_EQ(bundle->freshness.binding.kind, attest::FreshnessKind::kLogCheckpoint);
     EXPECT_EQ(bundle->freshness.checkpoint, kCheckpoint);

@@ -1,21 +1,31 @@
 // `openpcc node`: the confidential inference node (DESIGN §2.2, §2.4, §4, §5, §6).
+#include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
+#include "openpcc/attest/collect/collectors.h"
+#include "openpcc/attest/sim/sim.h"
 #include "openpcc/cli/cli_util.h"
 #include "openpcc/cli/commands.h"
 #include "openpcc/cli/options.h"
 #include "openpcc/cli/service_flags.h"
+#include "openpcc/cli/tlog_cli.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/engine/openai_engine.h"
 #include "openpcc/net/server.h"
 #include "openpcc/services/node/evidence.h"
 #include "openpcc/services/node/key_ring.h"
+#include "openpcc/services/node/log_freshness.h"
 #include "openpcc/services/node/node_service.h"
 #include "openpcc/services/node/registrar.h"
 #include "openpcc/services/process.h"
+#include "openpcc/services/tlog/log_api.h"
+#include "openpcc/tlog/note.h"
 #include "openpcc/util/bytes.h"
 #include "openpcc/util/log.h"
 #if OPENPCC_HAVE_LLAMA
@@ -60,9 +70,202 @@ Result<std::string> FileSha256(const std::string& path) {
   return HexEncode(hasher.Finish());
 }
 
+// The sim root of a deployment lives in one directory, made by `openpcc node sim-root init DIR`.
+constexpr std::string_view kSimRootKey = "sim-root.key";
+constexpr std::string_view kSimRootCert = "sim-root.pem";
+
+int RunSimRootInit(const Args& args) {
+  std::string deployment = "openpcc";
+  OptionSet options("node sim-root init DIR [--deployment NAME]",
+                    "Creates a deployment's simulated-TEE root (development only: nothing is rooted in\n"
+                    "hardware). Writes DIR/sim-root.key (0600; keep it on the nodes only) and\n"
+                    "DIR/sim-root.pem (the certificate clients list in their policy's sim roots).\n"
+                    "Nodes run with --platform sim --sim-root-dir DIR.");
+  options.AddString("deployment", &deployment, "Names the deployment in the root's subject.", "NAME");
+  std::vector<std::string> rest;
+  std::string dir;
+  for (const std::string& a : args) {
+    if (dir.empty() && !a.empty() && a[0] != '-' && (rest.empty() || rest.back() != "--deployment")) {
+      dir = a;
+    } else {
+      rest.push_back(a);
+    }
+  }
+  Result<OptionSet::Outcome> parsed = options.Parse(rest);
+  if (!parsed.ok()) {
+    PrintError("node sim-root init", parsed.error());
+    return kExitUsage;
+  }
+  if (*parsed == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (dir.empty()) {
+    PrintError("node sim-root init", "needs the directory: openpcc node sim-root init DIR");
+    return kExitUsage;
+  }
+  const std::filesystem::path key = std::filesystem::path(dir) / kSimRootKey;
+  const std::filesystem::path cert = std::filesystem::path(dir) / kSimRootCert;
+  if (std::filesystem::exists(key)) {
+    PrintError("node sim-root init", key.string() + " exists; refusing to replace a deployment's root");
+    return kExitFailure;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  Result<attest::sim::SimRoot> root =
+      attest::sim::SimRoot::Generate(deployment, SystemClock::Instance().NowSeconds());
+  if (!root.ok()) {
+    PrintError("node sim-root init", root.error());
+    return kExitFailure;
+  }
+  if (Status saved = root->Save(key, cert); !saved.ok()) {
+    PrintError("node sim-root init", saved.error());
+    return kExitFailure;
+  }
+  std::printf("%s\n", cert.string().c_str());
+  return kExitOk;
+}
+
+struct PlatformFlags {
+  std::string platform = "auto";
+  std::string sim_root_dir;
+  std::string tsm_root = std::string(attest::collect::kTsmReportRoot);
+  std::string sev_guest_device = "/dev/sev-guest";
+  std::string tdx_guest_device = "/dev/tdx_guest";
+  std::string tpm_device = "/dev/tpmrm0";
+};
+
+// `auto`: the TEE this machine has, or a refusal naming what was looked for. Never sim.
+Result<std::string> DetectPlatform(const PlatformFlags& flags) {
+  std::error_code ec;
+  const bool tsm = std::filesystem::is_directory(flags.tsm_root, ec);
+  if (std::filesystem::exists(flags.sev_guest_device, ec)) return std::string("sev-snp");
+  if (std::filesystem::exists(flags.tdx_guest_device, ec)) return std::string("tdx");
+  if (tsm) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 "--platform auto: configfs-tsm is present at " + flags.tsm_root +
+                     " but neither " + flags.sev_guest_device + " nor " + flags.tdx_guest_device +
+                     " tells its provider; pass --platform sev-snp or --platform tdx");
+  }
+  if (std::filesystem::exists(flags.tpm_device, ec)) return std::string("tpm");
+  return Error(ErrorCode::kFailedPrecondition,
+               "--platform auto: no TEE found (looked for configfs-tsm at " + flags.tsm_root + ", " +
+                   flags.sev_guest_device + ", " + flags.tdx_guest_device + ", " + flags.tpm_device +
+                   "); this node cannot produce evidence. For development only, run with "
+                   "--platform sim --sim-root-dir DIR (see `openpcc node sim-root init --help`)");
+}
+
+Result<std::unique_ptr<attest::PlatformCollector>> MakePlatformCollector(const PlatformFlags& flags) {
+  std::string name = flags.platform;
+  if (name == "auto") {
+    OPENPCC_ASSIGN_OR_RETURN(name, DetectPlatform(flags));
+    LogInfo(kComponent, "platform detected", {{"platform", name}});
+  }
+  if (name == "sim") {
+    if (flags.sim_root_dir.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "--platform sim needs --sim-root-dir DIR (made by `openpcc node sim-root init DIR`)");
+    }
+    const std::filesystem::path dir(flags.sim_root_dir);
+    OPENPCC_ASSIGN_OR_RETURN(attest::sim::SimRoot root,
+                             attest::sim::SimRoot::Load(dir / kSimRootKey, dir / kSimRootCert));
+    OPENPCC_ASSIGN_OR_RETURN(attest::sim::SimSigner signer,
+                             attest::sim::SimSigner::Create(root, SystemClock::Instance().NowSeconds()));
+    // The sim report's MEASUREMENT is the node binary's SHA-384.
+    OPENPCC_ASSIGN_OR_RETURN(Bytes measurement, attest::sim::MeasureFile("/proc/self/exe"));
+    LogWarning(kComponent, "platform 'sim': simulated TEE, development only (clients accept it only "
+                           "when their policy lists this deployment's sim root)");
+    return std::unique_ptr<attest::PlatformCollector>(std::make_unique<attest::collect::SimCollector>(
+        std::make_shared<const attest::sim::SimSigner>(std::move(signer)), std::move(measurement)));
+  }
+  if (name == "sev-snp") {
+    attest::collect::SnpCollectorOptions snp;
+    snp.tsm.root = flags.tsm_root;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(flags.tsm_root, ec)) {
+      if (!std::filesystem::exists(flags.sev_guest_device, ec)) {
+        return Error(ErrorCode::kFailedPrecondition,
+                     "--platform sev-snp: neither configfs-tsm (" + flags.tsm_root + ") nor " +
+                         flags.sev_guest_device + " exists; this is not an SEV-SNP guest");
+      }
+      snp.interface = attest::collect::SnpCollectorOptions::Interface::kSevGuestDevice;
+      snp.sev_guest_device = flags.sev_guest_device;
+    }
+    return std::unique_ptr<attest::PlatformCollector>(std::make_unique<attest::collect::SnpCollector>(std::move(snp)));
+  }
+  if (name == "tdx") {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(flags.tsm_root, ec)) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "--platform tdx: configfs-tsm (" + flags.tsm_root + ") does not exist; this is not a TDX guest "
+                   "or its kernel lacks configfs-tsm");
+    }
+    attest::collect::TdxCollectorOptions tdx;
+    tdx.tsm.root = flags.tsm_root;
+    return std::unique_ptr<attest::PlatformCollector>(std::make_unique<attest::collect::TdxCollector>(std::move(tdx)));
+  }
+  if (name == "tpm") {
+    return Error(ErrorCode::kUnsupported,
+                 "--platform tpm: this build has no TPM platform collector for the bundle builder "
+                 "(attest/collect offers sev-snp, tdx and sim)");
+  }
+  return Error(ErrorCode::kInvalidArgument,
+               "--platform: '" + name + "' is not one of auto, sim, sev-snp, tdx, tpm");
+}
+
+// Refreshes the log freshness (when configured) every `period` and asks the registrar to
+// re-register the refreshed bundles.
+class EvidenceRefresher {
+ public:
+  EvidenceRefresher(services::node::LogFreshness* log, services::node::Registrar& registrar,
+                    std::chrono::milliseconds period)
+      : log_(log), registrar_(registrar), period_(period) {}
+  ~EvidenceRefresher() { Stop(); }
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
+      lock.unlock();
+      if (log_ != nullptr) {
+        Result<bool> changed = log_->Refresh(SystemClock::Instance().NowSeconds());
+        if (!changed.ok()) {
+          LogWarning(kComponent, "checkpoint refresh failed; keeping the previous one",
+                     {{"error", changed.error().ToString()}});
+        } else if (*changed) {
+          LogInfo(kComponent, "checkpoint refreshed", {{"size", std::to_string(log_->size())}});
+        }
+      }
+      registrar_.RegisterSoon();
+      lock.lock();
+    }
+  }
+
+  services::node::LogFreshness* log_;
+  services::node::Registrar& registrar_;
+  const std::chrono::milliseconds period_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunNode(const Args& args) {
+  if (!args.empty() && args[0] == "sim-root") {
+    if (args.size() < 2 || args[1] != "init") {
+      PrintError("node", "usage: openpcc node sim-root init DIR [--deployment NAME]");
+      return kExitUsage;
+    }
+    return RunSimRootInit(Args(args.begin() + 2, args.end()));
+  }
   ServiceFlags service;
   std::string engine_name = "llama";
   std::string model_path;
@@ -81,8 +284,15 @@ int RunNode(const Args& args) {
   int64_t max_request_bytes = 1024 * 1024;
   int64_t max_concurrent = 64;
   int64_t replay_capacity = 100'000;
-  std::string platform = "unattested";
+  PlatformFlags platform;
   std::string checkpoint_file;
+  std::string log_url;
+  std::string log_key;
+  std::string log_origin;
+  std::vector<std::string> witness_keys;
+  int64_t threshold = 2;
+  std::chrono::milliseconds log_max_age{std::chrono::minutes(15)};
+  std::chrono::milliseconds evidence_refresh{std::chrono::minutes(5)};
   std::string gateway;
   std::string advertise_url;
   std::string credential_file;
@@ -123,12 +333,27 @@ int RunNode(const Args& args) {
   options.AddInt("max-concurrent", &max_concurrent, "Inference requests served at once.", 1, 4096);
   options.AddInt("replay-capacity", &replay_capacity,
                  "Sealed requests remembered for replay detection (120 s each).", 16, 100'000'000);
-  options.AddString("platform", &platform,
-                    "Evidence collector. This build has 'unattested' only (development: bundles "
-                    "carry no signed evidence and every client refuses them).", "NAME");
+  options.AddString("platform", &platform.platform,
+                    "Evidence platform: auto (detects configfs-tsm, /dev/sev-guest, /dev/tdx_guest, "
+                    "a TPM; refuses without one, never falls back to sim), sev-snp, tdx, tpm, or sim "
+                    "(development: a simulated TEE under --sim-root-dir).", "NAME");
+  options.AddString("sim-root-dir", &platform.sim_root_dir,
+                    "sim: directory with sim-root.key and sim-root.pem, made by "
+                    "`openpcc node sim-root init DIR`.", "DIR");
+  options.AddString("tsm-root", &platform.tsm_root, "sev-snp, tdx: the configfs-tsm report directory.", "DIR");
   options.AddString("checkpoint-file", &checkpoint_file,
-                    "Signed checkpoint note of the transparency log, re-read for each bundle "
-                    "(freshness kind 1).", "FILE");
+                    "Signed checkpoint note, re-read for each bundle (freshness kind 1) — for tests and "
+                    "offline use; a deployment uses --log.", "FILE");
+  options.AddString("log", &log_url,
+                    "Base URL of the transparency log: its newest checkpoint, verified under --log-key, "
+                    "--witness and --threshold, is the bundles' freshness.", "URL");
+  options.AddString("log-key", &log_key, "The log's vkey (Ed25519, type 0x01), inline or a .vkey file.", "VKEY");
+  options.AddString("log-origin", &log_origin, "The log's origin (default: the log key's name).", "ORIGIN");
+  options.AddList("witness", &witness_keys, "A witness's cosignature/v1 vkey, inline or a .vkey file; repeatable.", "VKEY");
+  options.AddInt("threshold", &threshold, "Valid witness cosignatures required (t of n).", 1, 64);
+  options.AddDuration("log-max-age", &log_max_age, "Refuse a checkpoint whose quorum cosigned longer ago.");
+  options.AddDuration("evidence-refresh", &evidence_refresh,
+                      "Refresh the log checkpoint and re-register the bundles this often.");
   options.AddString("gateway", &gateway,
                     "Base URL of the gateway's operator listener to register with, e.g. "
                     "http://127.0.0.1:7201 (default: do not register).", "URL");
@@ -166,10 +391,67 @@ int RunNode(const Args& args) {
   // The sealed-request bound is the body bound: the sealed reader names the limit it hit.
   server_options->limits.max_body_bytes =
       std::max<uint64_t>(server_options->limits.max_body_bytes, static_cast<uint64_t>(max_request_bytes));
-  if (platform != "unattested") {
-    PrintError("node", "--platform: '" + platform +
-                           "' is not available in this build (available: unattested)");
+  if (!log_url.empty() && !checkpoint_file.empty()) {
+    PrintError("node", "--log and --checkpoint-file exclude each other");
     return kExitUsage;
+  }
+  // The platform first: a node that cannot produce evidence does not load a model.
+  Result<std::unique_ptr<attest::PlatformCollector>> platform_collector = MakePlatformCollector(platform);
+  if (!platform_collector.ok()) {
+    PrintError("node", platform_collector.error());
+    return kExitUsage;
+  }
+  std::unique_ptr<services::node::LogFreshness> log_freshness;
+  std::unique_ptr<services::LogClient> log_client;
+  if (!log_url.empty()) {
+    if (log_key.empty()) {
+      PrintError("node", "--log needs --log-key VKEY (and --witness VKEY for each witness)");
+      return kExitUsage;
+    }
+    Result<std::string> log_vkey = ReadVkeyArg("--log-key", log_key);
+    if (!log_vkey.ok()) {
+      PrintError("node", log_vkey.error());
+      return kExitUsage;
+    }
+    std::vector<std::string> witness_vkeys;
+    for (const std::string& w : witness_keys) {
+      Result<std::string> v = ReadVkeyArg("--witness", w);
+      if (!v.ok()) {
+        PrintError("node", v.error());
+        return kExitUsage;
+      }
+      witness_vkeys.push_back(*v);
+    }
+    if (log_origin.empty()) {
+      Result<tlog::Vkey> parsed_vkey = tlog::ParseVkey(*log_vkey);
+      if (!parsed_vkey.ok()) {
+        PrintError("node", parsed_vkey.error());
+        return kExitUsage;
+      }
+      log_origin = parsed_vkey->name;
+    }
+    Result<tlog::LogPolicy> policy =
+        tlog::LogPolicy::Create(log_origin, *log_vkey, witness_vkeys, static_cast<size_t>(threshold));
+    if (!policy.ok()) {
+      PrintError("node", policy.error());
+      return kExitUsage;
+    }
+    policy->max_age = std::chrono::duration_cast<std::chrono::seconds>(log_max_age);
+    Result<std::unique_ptr<services::LogClient>> client = services::LogClient::Create(log_url);
+    if (!client.ok()) {
+      PrintError("node", client.error());
+      return kExitUsage;
+    }
+    log_client = std::move(client).value();
+    services::LogClient* raw_client = log_client.get();
+    log_freshness = std::make_unique<services::node::LogFreshness>(
+        std::move(policy).value(), [raw_client] { return raw_client->FetchCheckpoint(); });
+    // The first bundles carry a verified checkpoint, or the node does not start.
+    if (Result<bool> first = log_freshness->Refresh(SystemClock::Instance().NowSeconds()); !first.ok()) {
+      PrintError("node", first.error());
+      return kExitFailure;
+    }
+    LogInfo(kComponent, "checkpoint verified", {{"size", std::to_string(log_freshness->size())}});
   }
 
   // ---- The engine ----
@@ -235,15 +517,17 @@ int RunNode(const Args& args) {
   key_options.grace = key_grace;
   key_options.prepare_ahead = prepare_ahead;
   services::node::KeyRing keys(key_options);
-  services::node::UnattestedCollector collector;
-  LogWarning(kComponent, "platform 'unattested': bundles carry no signed evidence (development only)");
+  services::node::BuilderCollector collector(std::move(platform_collector).value());
 
   services::node::NodeServiceOptions node_options;
   node_options.max_request_bytes = static_cast<size_t>(max_request_bytes);
   node_options.max_concurrent = static_cast<size_t>(max_concurrent);
   node_options.replay_capacity = static_cast<size_t>(replay_capacity);
   node_options.claims.models.push_back(claim);
-  if (!checkpoint_file.empty()) {
+  if (log_freshness) {
+    services::node::LogFreshness* raw = log_freshness.get();
+    node_options.freshness = [raw] { return raw->Current(); };
+  } else if (!checkpoint_file.empty()) {
     node_options.freshness = [checkpoint_file] {
       attest::BundleFreshness f;
       f.binding.kind = attest::FreshnessKind::kLogCheckpoint;
@@ -296,11 +580,17 @@ int RunNode(const Args& args) {
     PrintError("node", started.error());
     return kExitFailure;
   }
+  EvidenceRefresher refresher(log_freshness.get(), registrar, evidence_refresh);
+  refresher.Start();
   LogInfo(kComponent, "serving",
           {{"engine", engine->info().name}, {"model", engine->info().model},
            {"port", std::to_string((*server)->port())}});
   const int code = services::ServeUntilSignal(**server, ToProcessOptions(service, "node"),
-                                              [&registrar] { registrar.Stop(); });
+                                              [&registrar, &refresher] {
+                                                refresher.Stop();
+                                                registrar.Stop();
+                                              });
+  refresher.Stop();
   registrar.Stop();
   return code;
 }

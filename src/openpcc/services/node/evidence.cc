@@ -24,4 +24,13 @@ Result<attest::EvidenceBundle> UnattestedCollector::Collect(const BundleInputs& 
   return bundle;
 }
 
+Result<attest::EvidenceBundle> BuilderCollector::Collect(const BundleInputs& inputs) {
+  attest::BundleInputs built;
+  built.key_config = inputs.key_config;
+  built.claims = inputs.claims;
+  built.freshness = inputs.freshness;
+  std::lock_guard lock(mu_);
+  return attest::BuildBundle(built, *platform_, gpus_.get());
+}
+
 }  // namespace openpcc::services::node

@@ -7,17 +7,23 @@
 // (REPORT_DATA = SHA-512 of the binding preimage). The node serves the bundle at `POST /v1/attest`
 // (fresh, over a client's nonce) and sends it to the gateway when it registers.
 //
-// `UnattestedCollector` is a placeholder for development before a platform collector is wired in:
-// it fills the `sim` parts with the binding's expected REPORT_DATA and no signature, so every
-// verifier refuses its bundles. It exists so the node can run and register end to end; it is
-// never a source of evidence.
+// `BuilderCollector` is what `openpcc node` runs: it drives attest/bundle_builder.h with one of the
+// platform collectors of attest/collect (sim, sev-snp, tdx) and optionally a GPU collector.
 //
-// Thread safety: Collect may be called from several threads at once.
+// `UnattestedCollector` remains for unit tests of the service only (the CLI no longer offers
+// it): it fills the `sim` parts with the binding's expected REPORT_DATA and no signature, so every
+// verifier refuses its bundles.
+//
+// Thread safety: Collect may be called from several threads at once (BuilderCollector serialises
+// its calls, because the attest collectors do not).
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "openpcc/attest/bundle.h"
+#include "openpcc/attest/bundle_builder.h"
 #include "openpcc/util/bytes.h"
 #include "openpcc/util/result.h"
 
@@ -41,6 +47,21 @@ class UnattestedCollector final : public EvidenceCollector {
  public:
   attest::Platform platform() const override { return attest::Platform::kSim; }
   Result<attest::EvidenceBundle> Collect(const BundleInputs& inputs) override;
+};
+
+class BuilderCollector final : public EvidenceCollector {
+ public:
+  // `gpus` may be null (a node without GPUs).
+  BuilderCollector(std::unique_ptr<attest::PlatformCollector> platform,
+                   std::unique_ptr<attest::GpuCollector> gpus = nullptr)
+      : platform_(std::move(platform)), gpus_(std::move(gpus)) {}
+  attest::Platform platform() const override { return platform_->platform(); }
+  Result<attest::EvidenceBundle> Collect(const BundleInputs& inputs) override;
+
+ private:
+  std::mutex mu_;  // the attest collectors serialise nothing (configfs entries, device ioctls)
+  std::unique_ptr<attest::PlatformCollector> platform_;
+  std::unique_ptr<attest::GpuCollector> gpus_;
 };
 
 // The bundle's fields that come from `inputs` (node_id, key_config, claims, freshness), with

@@ -138,8 +138,18 @@ void Registrar::Run() {
       force = false;
     }
     lock.lock();
-    cv_.wait_for(lock, options_.tick, [this] { return stop_; });
+    cv_.wait_for(lock, options_.tick, [this] { return stop_ || register_soon_; });
+    if (register_soon_) {
+      register_soon_ = false;
+      force = true;
+    }
   }
+}
+
+void Registrar::RegisterSoon() {
+  std::lock_guard lock(mu_);
+  register_soon_ = true;
+  cv_.notify_all();
 }
 
 }  // namespace openpcc::services::node

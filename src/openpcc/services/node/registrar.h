@@ -53,6 +53,9 @@ class Registrar {
   void Stop();
   // One registration round now (tests); errors name the gateway's status.
   Status RegisterAll();
+  // Asks the thread for a registration round at its next tick (e.g. after the evidence's
+  // freshness changed); safe from any thread.
+  void RegisterSoon();
 
  private:
   void Run();
@@ -67,6 +70,7 @@ class Registrar {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool register_soon_ = false;
   std::thread thread_;
 };
 
