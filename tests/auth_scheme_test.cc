@@ -156,9 +156,9 @@ TEST(Base64UrlTest, DecodesPaddedAndUnpaddedAndRefusesNonCanonical) {
   EXPECT_EQ(*Base64UrlDecode("-_8"), (Bytes{0xfb, 0xff}));
   EXPECT_EQ(*Base64UrlDecode("-_8="), (Bytes{0xfb, 0xff}));
   EXPECT_EQ(Base64UrlEncode(Bytes{0xfb, 0xff}), "-_8=");
-  EXPECT_EQ(Base64UrlDecode("-_9=").error().message(), "base64url: non-zero trailing bits");
-  EXPECT_EQ(Base64UrlDecode("-_8==").error().message(), "base64url: wrong padding");
-  EXPECT_EQ(Base64UrlDecode("+/8=").error().message(), "base64url: character outside the alphabet");
+  EXPECT_EQ(Base64UrlDecode("-_9=").error().message(), "base64url: non-canonical final character");
+  EXPECT_EQ(Base64UrlDecode("-_8==").error().message(), "base64url: misplaced or excess '=' padding");
+  EXPECT_EQ(Base64UrlDecode("+/8=").error().message(), "base64url: invalid character at offset 0");
 }
 
 TEST(IssuerDirectoryTest, RoundTripsAndIgnoresUnknownMembers) {
