@@ -8,6 +8,7 @@
 // MODEL.gguf: `openpcc model make-tiny --bench bench.gguf` (the ~100M-parameter shape).
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -166,9 +167,13 @@ int main(int argc, char** argv) {
       const int mode = (r + k) % 2;  // alternate which goes first
       for (int ci = 0; ci < 2; ++ci) {
         const int c = ci == 0 ? 1 : 4;
+        // The node process is frozen while the in-process engine runs, so the two never share
+        // the cores (an idle process's threads can still poll); it resumes for its own turn.
+        if (mode == 0) node->Signal(SIGSTOP);
         std::vector<Sample> samples = mode == 0
             ? Concurrently(c, [&](int) { return Direct(**direct, tokens); })
             : Concurrently(c, [&](int i) { return ThroughNode(*clients[static_cast<size_t>(i)], url, *config, tokens); });
+        if (mode == 0) node->Signal(SIGCONT);
         std::vector<double> ttft, tpot;
         for (const Sample& s : samples) {
           ttft.push_back(s.ttft_ms);

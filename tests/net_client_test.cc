@@ -128,6 +128,32 @@ TEST(NetClient, RetriesWholeRequestsWhenThePooledConnectionWasClosed) {
   EXPECT_EQ(client->connections_opened(), 2u);
 }
 
+TEST(NetClient, SendRetriesAStreamWhenThePooledConnectionWasClosed) {
+  ServerLimits limits;
+  limits.idle_timeout = 100ms;
+  auto server = StartServer(std::nullopt, limits);
+  boost::asio::io_context ioc;
+  auto client = MakeClient(ioc);
+  RunCoroutine(ioc, [&]() -> Awaitable<void> {
+    for (int i = 0; i < 2; ++i) {
+      auto opened = co_await client->Send({"GET", Url("http", "127.0.0.1", *server, "/hello"), {}}, "");
+      EXPECT_TRUE(opened.ok()) << "request " << i << ": " << (opened.ok() ? "" : opened.error().ToString());
+      if (!opened.ok()) co_return;
+      std::array<uint8_t, 64> buf{};
+      std::string body;
+      for (;;) {
+        auto n = co_await opened->exchange.ReadSome(buf);
+        EXPECT_TRUE(n.ok());
+        if (!n.ok() || *n == 0) break;
+        body.append(reinterpret_cast<const char*>(buf.data()), *n);
+      }
+      EXPECT_EQ(body, "hello");
+      co_await Sleep(300ms);  // the server closes the pooled connection meanwhile
+    }
+  });
+  EXPECT_EQ(client->connections_opened(), 2u);
+}
+
 TEST(NetClient, TlsRoundTripWithATestCa) {
   testing::TestPki pki = testing::MakeTestPki("roundtrip");
   auto server = StartServer(TlsServerFiles{pki.cert_file, pki.key_file});

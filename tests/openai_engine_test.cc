@@ -131,6 +131,19 @@ TEST_F(LlamaServerTest, StreamsAChatCompletionWithUsage) {
   EXPECT_LE(c.finish.usage.completion_tokens, 24u);
 }
 
+// llama-server closes its connection after each stream while announcing keep-alive; the engine's
+// pooled connection must not turn that into a failed request.
+TEST_F(LlamaServerTest, SequentialStreamsOnOneEngineAllFinish) {
+  auto engine = Make();
+  for (int i = 0; i < 4; ++i) {
+    auto stream = engine->Submit(Chat(4));
+    ASSERT_TRUE(stream.ok()) << stream.error().message();
+    Collected c = Drain(*stream);
+    EXPECT_TRUE(c.finish.reason == FinishReason::kLength || c.finish.reason == FinishReason::kStop)
+        << "request " << i << ": " << (c.finish.error ? c.finish.error->message() : "");
+  }
+}
+
 TEST_F(LlamaServerTest, CompletionsAndTheMaxTokensCap) {
   auto engine = Make(/*cap=*/6);
   GenerationRequest r;

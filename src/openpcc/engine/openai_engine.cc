@@ -156,37 +156,24 @@ awaitable<void> OpenAiEngine::Impl::Run(std::shared_ptr<StreamChannel> channel,
   const std::string url = UrlFor(kind);
   net::Headers headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
   net::ClientRequest request("POST", url, std::move(headers));
-  const std::optional<uint64_t> length = body.size();
-  Result<net::ClientExchange> started = co_await client->Start(std::move(request), length);
-  if (!started.ok()) {
-    crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(body.data()), body.size()));
-    fail("cannot reach the upstream: " + started.error().message());
-    co_return;
-  }
-  net::ClientExchange exchange = std::move(started).value();
+  // Send keeps the body until the response head arrived: it retries once when a pooled
+  // connection was closed by the upstream (llama-server closes it after each stream).
   const std::string_view body_view(body.data(), body.size());
-  Status wrote = co_await exchange.Write(body_view);
+  Result<net::Client::Opened> opened = co_await client->Send(std::move(request), body_view);
+  crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(body.data()), body.size()));
   body.clear();
-  body.shrink_to_fit();  // the wiping allocator clears the old buffer
-  if (!wrote.ok()) {
-    fail("sending the request upstream failed: " + wrote.error().message());
+  body.shrink_to_fit();
+  if (!opened.ok()) {
+    fail("cannot reach the upstream: " + opened.error().message());
     co_return;
   }
-  Status finished = co_await exchange.FinishRequest();
-  if (!finished.ok()) {
-    fail("sending the request upstream failed: " + finished.error().message());
-    co_return;
-  }
-  Result<net::ResponseHead> head = co_await exchange.ReadResponseHead();
-  if (!head.ok()) {
-    fail("reading the upstream response failed: " + head.error().message());
-    co_return;
-  }
-  if (head->status != 200) {
+  net::ClientExchange exchange = std::move(opened->exchange);
+  const net::ResponseHead head = std::move(opened->head);
+  if (head.status != 200) {
     Result<std::string> error_body = co_await exchange.ReadAll(options.max_error_body_bytes);
     std::string cls = error_body.ok() ? ErrorClassOf(*error_body) : std::string();
     if (error_body.ok()) WipeString(*error_body);
-    fail("upstream answered HTTP " + std::to_string(head->status) +
+    fail("upstream answered HTTP " + std::to_string(head.status) +
          (cls.empty() ? std::string() : " (" + cls + ")"));
     co_return;
   }

@@ -454,8 +454,7 @@ Awaitable<Result<ClientExchange>> Client::StartImpl(const ClientRequest& request
   co_return ClientExchange(std::move(impl));
 }
 
-Awaitable<Result<ClientResponse>> Client::Fetch(ClientRequest request, std::string_view body,
-                                                size_t max_response_bytes) {
+Awaitable<Result<Client::Opened>> Client::Send(ClientRequest request, std::string_view body) {
   for (int attempt = 0;; ++attempt) {
     Result<ClientExchange> started = co_await StartImpl(request, body.size(), attempt == 0);
     if (!started.ok()) co_return std::move(started).error();
@@ -471,10 +470,17 @@ Awaitable<Result<ClientResponse>> Client::Fetch(ClientRequest request, std::stri
       continue;
     }
     if (!head.ok()) co_return std::move(head).error();
-    OPENPCC_CO_ASSIGN_OR_RETURN(std::string response_body,
-                                co_await exchange.ReadAll(max_response_bytes));
-    co_return ClientResponse{head->status, std::move(head->headers), std::move(response_body)};
+    co_return Opened{std::move(exchange), std::move(head).value()};
   }
+}
+
+Awaitable<Result<ClientResponse>> Client::Fetch(ClientRequest request, std::string_view body,
+                                                size_t max_response_bytes) {
+  OPENPCC_CO_ASSIGN_OR_RETURN(Opened opened, co_await Send(std::move(request), body));
+  OPENPCC_CO_ASSIGN_OR_RETURN(std::string response_body,
+                              co_await opened.exchange.ReadAll(max_response_bytes));
+  co_return ClientResponse{opened.head.status, std::move(opened.head.headers),
+                           std::move(response_body)};
 }
 
 // ---- BlockingClient ----
@@ -528,17 +534,14 @@ Result<ResponseHead> BlockingClient::FetchStreaming(
     const ClientRequest& request, std::string_view body,
     const std::function<Status(std::string_view)>& on_chunk) {
   auto run = [&]() -> Awaitable<Result<ResponseHead>> {
-    OPENPCC_CO_ASSIGN_OR_RETURN(ClientExchange exchange, co_await client_->Start(request, body.size()));
-    OPENPCC_CO_RETURN_IF_ERROR(co_await exchange.Write(body));
-    OPENPCC_CO_RETURN_IF_ERROR(co_await exchange.FinishRequest());
-    OPENPCC_CO_ASSIGN_OR_RETURN(ResponseHead head, co_await exchange.ReadResponseHead());
+    OPENPCC_CO_ASSIGN_OR_RETURN(Client::Opened opened, co_await client_->Send(request, body));
     std::array<uint8_t, 16 * 1024> buf{};
     while (true) {
-      OPENPCC_CO_ASSIGN_OR_RETURN(size_t n, co_await exchange.ReadSome(buf));
+      OPENPCC_CO_ASSIGN_OR_RETURN(size_t n, co_await opened.exchange.ReadSome(buf));
       if (n == 0) break;
       OPENPCC_CO_RETURN_IF_ERROR(on_chunk(std::string_view(reinterpret_cast<const char*>(buf.data()), n)));
     }
-    co_return head;
+    co_return std::move(opened.head);
   };
   return io_->Run<ResponseHead>(run);
 }

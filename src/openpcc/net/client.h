@@ -132,6 +132,16 @@ class Client : public std::enable_shared_from_this<Client> {
   // length, or std::nullopt to send it chunked as it arrives.
   Awaitable<Result<ClientExchange>> Start(ClientRequest request,
                                           std::optional<uint64_t> content_length);
+  // Sends a request whose whole body is at hand and reads the response head; the caller reads
+  // the body from `exchange` (ReadSome for streams). A pooled connection that the server closed
+  // before answering anything is retried once on a new connection: the body is still at hand, so
+  // nothing is lost (llama.cpp's server, for one, closes its connection after every stream while
+  // announcing keep-alive).
+  struct Opened {
+    ClientExchange exchange;
+    ResponseHead head;
+  };
+  Awaitable<Result<Opened>> Send(ClientRequest request, std::string_view body);
   // The whole exchange: sends `body`, reads a response of at most `max_response_bytes`.
   Awaitable<Result<ClientResponse>> Fetch(ClientRequest request, std::string_view body,
                                           size_t max_response_bytes);

@@ -1,0 +1,72 @@
+// bench/e2e/load.h — the load generator of the end-to-end benchmark (issue 10): the same streamed
+// chat requests at a given concurrency against any backend, timed per request.
+//
+// A backend runs one streamed chat completion and reports when each content token arrived; the
+// generator turns that into time to first token (TTFT: request start to first content token) and
+// time per output token (TPOT: first to last content token over tokens − 1), and the level's
+// aggregate tokens per second (all content tokens over the level's wall time).
+//
+// Thread safety: a backend is used by one worker thread at a time (the generator creates one per
+// worker through the factory).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "openpcc/util/result.h"
+
+namespace openpcc::bench {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct ChatSettings {
+  std::string model;
+  uint32_t max_tokens = 64;
+  uint64_t seed = 1;
+};
+
+// What one request produced: the arrival time of each content token (an SSE chunk with a
+// non-empty delta), and whether the stream ended properly.
+struct StreamTiming {
+  SteadyTime start;
+  std::vector<SteadyTime> token_times;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Result<StreamTiming> StreamChat(const std::string& prompt, const ChatSettings& settings) = 0;
+};
+
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>()>;
+
+struct RequestSample {
+  double ttft_ms = 0;
+  double tpot_ms = 0;  // 0 when fewer than two tokens arrived
+  uint32_t tokens = 0;
+};
+
+struct LevelResult {
+  int concurrency = 0;
+  std::vector<RequestSample> samples;
+  double wall_seconds = 0;
+  double tokens_per_second = 0;
+  int failures = 0;
+  std::string first_error;  // the first failure's message, for the report
+};
+
+// Runs `requests_per_worker` sequential requests on each of `concurrency` workers; prompts are
+// taken round-robin by request number so every backend sees the same sequence.
+LevelResult RunLevel(const BackendFactory& factory, int concurrency, int requests_per_worker,
+                     const std::vector<std::string>& prompts, const ChatSettings& settings);
+
+// A backend speaking the OpenAI chat API with `stream: true` over HTTP: llama.cpp's own server,
+// or `openpcc proxy`. `base_url` is e.g. http://127.0.0.1:8080 (loopback only).
+Result<std::unique_ptr<Backend>> MakeOpenAiHttpBackend(const std::string& base_url);
+
+double Percentile(std::vector<double> values, double p);  // nearest-rank, p in [0, 100]
+
+}  // namespace openpcc::bench
