@@ -1,9 +1,11 @@
 // The node's own cost: time to first token (TTFT) and time per output token (TPOT) for the llama
-// engine called directly, and through `openpcc node` (sealed, streamed, over loopback HTTP), at
-// concurrency 1 and 4. Rounds interleave the two (alternating which goes first) so the drift of a
-// shared machine spreads over both; each figure is the median over rounds of the per-round median.
+// engine called directly (in a child process of its own), and through `openpcc node` (sealed,
+// streamed, over loopback HTTP), at concurrency 1 and 4. Rounds interleave the two (alternating
+// which goes first) so the drift of a shared machine spreads over both, and the node is frozen
+// (SIGSTOP) while the direct engine runs; each figure is the median over rounds of the per-round
+// median. TPOT runs from the first token to the end of the stream.
 //
-//   build/release/bench/node_bench MODEL.gguf [RUNS=5] [TOKENS=64] [THREADS=2]
+//   build/release/bench/node_bench MODEL.gguf [RUNS=5] [TOKENS=64] [THREADS=1]
 //
 // MODEL.gguf: `openpcc model make-tiny --bench bench.gguf` (the ~100M-parameter shape).
 #include <algorithm>
@@ -27,9 +29,12 @@ using namespace openpcc;
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::duration<double, std::milli>;
 
+// TPOT is measured to the end of the stream (the finish event, or the authenticated final chunk),
+// so tokens that arrive bunched with the end are counted the same way in both modes.
 struct Sample {
   double ttft_ms = 0;
   double tpot_ms = 0;
+  double total_ms = 0;
 };
 
 constexpr const char* kPrompt = "Write a short story about a lighthouse keeper and the sea.";
@@ -57,10 +62,11 @@ Sample Direct(engine::Engine& e, int tokens) {
     }
     if (ev.finish) {
       n = ev.finish->usage.completion_tokens;
+      last = Clock::now();
       break;
     }
   }
-  return {Ms(first - t0).count(), n > 1 ? Ms(last - first).count() / (n - 1) : 0};
+  return {Ms(first - t0).count(), n > 1 ? Ms(last - first).count() / (n - 1) : 0, Ms(last - t0).count()};
 }
 
 Sample ThroughNode(net::BlockingClient& client, const std::string& url, const wire::KeyConfig& config,
@@ -81,8 +87,8 @@ Sample ThroughNode(net::BlockingClient& client, const std::string& url, const wi
   const size_t pos = reply.inner_content.rfind("\"completion_tokens\":");
   const uint32_t n = pos == std::string::npos ? 0 : std::stoul(reply.inner_content.substr(pos + 20));
   const auto first = reply.piece_times[1];
-  const auto last = reply.piece_times[reply.piece_times.size() - 2];
-  return {Ms(first - t0).count(), n > 1 ? Ms(last - first).count() / (n - 1) : 0};
+  const auto last = reply.piece_times.back();
+  return {Ms(first - t0).count(), n > 1 ? Ms(last - first).count() / (n - 1) : 0, Ms(last - t0).count()};
 }
 
 template <typename F>
@@ -96,27 +102,52 @@ std::vector<Sample> Concurrently(int c, F f) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: node_bench MODEL.gguf [RUNS=5] [TOKENS=64] [THREADS=2]\n");
-    return 2;
-  }
-  const std::string model = argv[1];
-  const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
-  const int tokens = argc > 3 ? std::atoi(argv[3]) : 64;
-  const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
-
+// The direct engine runs in a process of its own, as the node's does: measured in the benchmark
+// process itself it was consistently slower than through the node (a whole request took 35%
+// longer), which says more about sharing a process than about the node.
+//   node_bench --direct-child MODEL THREADS CONCURRENCY TOKENS  → one line per request on stdout
+int DirectChild(char** argv) {
   engine::LlamaEngineOptions options;
-  options.model_path = model;
+  options.model_path = argv[2];
   options.model_name = "bench";
   options.slots = 4;
   options.context_per_request = 1024;
-  options.threads = threads;
+  options.threads = std::atoi(argv[3]);
   auto direct = engine::LlamaEngine::Create(options);
   if (!direct.ok()) {
     std::fprintf(stderr, "%s\n", direct.error().message().c_str());
     return 1;
   }
+  const int c = std::atoi(argv[4]), tokens = std::atoi(argv[5]);
+  Direct(**direct, 8);  // warm: the first call pages the weights in
+  for (const Sample& s : Concurrently(c, [&](int) { return Direct(**direct, tokens); })) {
+    std::printf("%.6f %.6f %.6f\n", s.ttft_ms, s.tpot_ms, s.total_ms);
+  }
+  return 0;
+}
+
+std::vector<Sample> DirectInChild(const std::string& model, int threads, int c, int tokens) {
+  const std::string command = std::string(OPENPCC_NODE_BENCH) + " --direct-child '" + model + "' " +
+                              std::to_string(threads) + " " + std::to_string(c) + " " + std::to_string(tokens);
+  std::vector<Sample> out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  Sample s;
+  while (std::fscanf(pipe, "%lf %lf %lf", &s.ttft_ms, &s.tpot_ms, &s.total_ms) == 3) out.push_back(s);
+  if (pclose(pipe) != 0) std::fprintf(stderr, "direct child failed\n");
+  return out;
+}
+
+int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "--direct-child") return DirectChild(argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: node_bench MODEL.gguf [RUNS=5] [TOKENS=64] [THREADS=1]\n");
+    return 2;
+  }
+  const std::string model = argv[1];
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+  const int tokens = argc > 3 ? std::atoi(argv[3]) : 64;
+  const int threads = argc > 4 ? std::atoi(argv[4]) : 1;
 
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("node-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -154,12 +185,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Warm both (first calls page the weights in).
-  Direct(**direct, 8);
-  ThroughNode(*clients[0], url, *config, 8);
+  ThroughNode(*clients[0], url, *config, 8);  // warm (the child warms itself)
 
   struct Series {
-    std::vector<double> ttft, tpot;
+    std::vector<double> ttft, tpot, total;
   };
   Series series[2][2];  // [direct, node][c=1, c=4]
   for (int r = 0; r < runs; ++r) {
@@ -167,31 +196,34 @@ int main(int argc, char** argv) {
       const int mode = (r + k) % 2;  // alternate which goes first
       for (int ci = 0; ci < 2; ++ci) {
         const int c = ci == 0 ? 1 : 4;
-        // The node process is frozen while the in-process engine runs, so the two never share
-        // the cores (an idle process's threads can still poll); it resumes for its own turn.
+        // The node process is frozen while the direct engine runs, so the two never share the
+        // cores (an idle process's threads can still poll); it resumes for its own turn.
         if (mode == 0) node->Signal(SIGSTOP);
         std::vector<Sample> samples = mode == 0
-            ? Concurrently(c, [&](int) { return Direct(**direct, tokens); })
+            ? DirectInChild(model, threads, c, tokens)
             : Concurrently(c, [&](int i) { return ThroughNode(*clients[static_cast<size_t>(i)], url, *config, tokens); });
         if (mode == 0) node->Signal(SIGCONT);
-        std::vector<double> ttft, tpot;
+        std::vector<double> ttft, tpot, total;
         for (const Sample& s : samples) {
           ttft.push_back(s.ttft_ms);
           tpot.push_back(s.tpot_ms);
+          total.push_back(s.total_ms);
         }
         series[mode][ci].ttft.push_back(Median(ttft));
         series[mode][ci].tpot.push_back(Median(tpot));
+        series[mode][ci].total.push_back(Median(total));
       }
     }
     std::fprintf(stderr, "round %d/%d done\n", r + 1, runs);
   }
-  std::printf("| concurrency | TTFT direct (ms) | TTFT node (ms) | added (ms) | TPOT direct (ms) | TPOT node (ms) | added |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| concurrency | TTFT direct (ms) | TTFT node (ms) | added (ms) | TPOT direct (ms) | TPOT node (ms) | added | request direct (ms) | request node (ms) |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int ci = 0; ci < 2; ++ci) {
     const double td = Median(series[0][ci].ttft), tn = Median(series[1][ci].ttft);
     const double pd = Median(series[0][ci].tpot), pn = Median(series[1][ci].tpot);
-    std::printf("| %d | %.2f | %.2f | %+.2f | %.3f | %.3f | %+.2f%% |\n", ci == 0 ? 1 : 4, td, tn, tn - td,
-                pd, pn, pd > 0 ? 100.0 * (pn - pd) / pd : 0.0);
+    std::printf("| %d | %.2f | %.2f | %+.2f | %.3f | %.3f | %+.2f%% | %.1f | %.1f |\n", ci == 0 ? 1 : 4, td, tn,
+                tn - td, pd, pn, pd > 0 ? 100.0 * (pn - pd) / pd : 0.0, Median(series[0][ci].total),
+                Median(series[1][ci].total));
   }
   node->Stop(std::chrono::seconds(10));
   std::filesystem::remove_all(dir);
