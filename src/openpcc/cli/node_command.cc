@@ -286,6 +286,7 @@ int RunNode(const Args& args) {
   int64_t replay_capacity = 100'000;
   PlatformFlags platform;
   std::string checkpoint_file;
+  std::string release_file;
   std::string log_url;
   std::string log_key;
   std::string log_origin;
@@ -344,6 +345,10 @@ int RunNode(const Args& args) {
   options.AddString("checkpoint-file", &checkpoint_file,
                     "Signed checkpoint note, re-read for each bundle (freshness kind 1) — for tests and "
                     "offline use; a deployment uses --log.", "FILE");
+  options.AddString("release", &release_file,
+                    "The release this node runs: the JSON `openpcc release publish --out FILE` wrote "
+                    "(signed manifest entry, log index, inclusion proof, checkpoint). Every bundle "
+                    "carries it; clients refuse bundles without one (DESIGN §2.4 step 4).", "FILE");
   options.AddString("log", &log_url,
                     "Base URL of the transparency log: its newest checkpoint, verified under --log-key, "
                     "--witness and --threshold, is the bundles' freshness.", "URL");
@@ -400,6 +405,17 @@ int RunNode(const Args& args) {
   if (!platform_collector.ok()) {
     PrintError("node", platform_collector.error());
     return kExitUsage;
+  }
+  std::optional<attest::BundleRelease> release;
+  if (!release_file.empty()) {
+    Result<std::string> record = ReadSmallFile(release_file, "--release");
+    Result<attest::BundleRelease> release_record =
+        record.ok() ? services::node::ParseReleaseRecord(*record) : Result<attest::BundleRelease>(record.error());
+    if (!release_record.ok()) {
+      PrintError("node", Error(release_record.error().code(), "--release: " + release_record.error().message()));
+      return kExitUsage;
+    }
+    release = std::move(release_record).value();
   }
   std::unique_ptr<services::node::LogFreshness> log_freshness;
   std::unique_ptr<services::LogClient> log_client;
@@ -518,6 +534,7 @@ int RunNode(const Args& args) {
   key_options.prepare_ahead = prepare_ahead;
   services::node::KeyRing keys(key_options);
   services::node::BuilderCollector collector(std::move(platform_collector).value());
+  if (release) collector.AttachRelease(std::move(*release));
 
   services::node::NodeServiceOptions node_options;
   node_options.max_request_bytes = static_cast<size_t>(max_request_bytes);

@@ -20,7 +20,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "openpcc/attest/bundle.h"
 #include "openpcc/attest/bundle_builder.h"
@@ -57,12 +59,19 @@ class BuilderCollector final : public EvidenceCollector {
       : platform_(std::move(platform)), gpus_(std::move(gpus)) {}
   attest::Platform platform() const override { return platform_->platform(); }
   Result<attest::EvidenceBundle> Collect(const BundleInputs& inputs) override;
+  // Every bundle from now on names this release (clients require one, DESIGN §2.4 step 4).
+  void AttachRelease(attest::BundleRelease release);
 
  private:
   std::mutex mu_;  // the attest collectors serialise nothing (configfs entries, device ioctls)
   std::unique_ptr<attest::PlatformCollector> platform_;
   std::unique_ptr<attest::GpuCollector> gpus_;
+  std::optional<attest::BundleRelease> release_;
 };
+
+// The record `openpcc release publish --out FILE` writes (JSON: "entry" and "inclusion_proof" in
+// base64, "log_index", "checkpoint"), as the bundle's release. Errors name the member.
+Result<attest::BundleRelease> ParseReleaseRecord(std::string_view json);
 
 // The bundle's fields that come from `inputs` (node_id, key_config, claims, freshness), with
 // `platform`; collectors add their evidence to it.
