@@ -203,6 +203,7 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
   SinkVisitor visitor(guarded);
   std::optional<Error> failure;
   std::string error_body;  // the first bytes, for the message of an outer HTTP error
+  bool any_piece = false;
   net::ClientRequest outer("POST", config_.relay_url,
                            {{"Content-Type", std::string(kChunkedRequest)}, {"Incremental", "?1"}});
   // FetchStreaming reports the outer status only at the end, so every piece goes to the OHTTP
@@ -210,6 +211,7 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
   // bounded copy is kept to name an HTTP error afterwards.
   Result<net::ResponseHead> answer = http_->FetchStreaming(
       outer, AsChars(body), [&](std::string_view piece) -> Status {
+        any_piece = true;
         if (error_body.size() < 4096) error_body.append(piece.substr(0, 4096 - error_body.size()));
         if (failure) return OkStatus();  // read the rest, so an HTTP error is reported as one
         crypto::SecretBytes plain;
@@ -229,7 +231,12 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
       });
   if (!answer.ok()) {
     if (failure) return *failure;
-    // A cut in the outer stream: a truncated response, whatever was decrypted before it.
+    if (any_piece) {
+      // The outer stream broke after the response began: truncated, whatever was decrypted.
+      return Error(ErrorCode::kIncomplete,
+                   "gateway response: the stream ended before its authenticated final chunk (" +
+                       answer.error().message() + ")");
+    }
     return Hop("relay hop", answer.error());
   }
   if (answer->status != 200) return RelayHopError(answer->status, error_body);
