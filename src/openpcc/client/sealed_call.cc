@@ -29,6 +29,13 @@ Result<wire::SymmetricSuite> NodeSuite(const wire::KeyConfig& config, size_t ind
                                             " offers no suite with an AEAD (export-only is refused)");
 }
 
+// Errors of the sealed-response reader, all named "sealed response: ..." (the chunk layer's own
+// messages start with "chunks:").
+Error SealedError(const Error& e) {
+  if (e.message().rfind("sealed response", 0) == 0) return e;
+  return Prefixed("sealed response", e);
+}
+
 std::string MediaType(const std::optional<std::string>& header) {
   std::string out = header.value_or("");
   out = out.substr(0, out.find(';'));
@@ -179,7 +186,8 @@ Status SealedResponseSink::OnContent(ByteView piece) {
     return OkStatus();
   }
   crypto::SecretBytes plain;
-  OPENPCC_RETURN_IF_ERROR(reader_.Push(piece, plain));
+  Status pushed = reader_.Push(piece, plain);
+  if (!pushed.ok()) return SealedError(pushed.error());
   if (!plain.empty()) {
     Status decoded = decoder_.Push(plain.view(), *visitor_);
     if (!decoded.ok()) return Prefixed("engine response", decoded.error());
@@ -202,7 +210,8 @@ Status SealedResponseSink::Finish() {
     return Error(hop.code(), "gateway: " + message);
   }
   crypto::SecretBytes plain;
-  OPENPCC_RETURN_IF_ERROR(reader_.Finish(plain));
+  Status finished = reader_.Finish(plain);
+  if (!finished.ok()) return SealedError(finished.error());
   if (!plain.empty()) {
     Status decoded = decoder_.Push(plain.view(), *visitor_);
     if (!decoded.ok()) return Prefixed("engine response", decoded.error());
