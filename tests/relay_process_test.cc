@@ -24,6 +24,7 @@
 #include "openpcc/net/url.h"
 #include "support/cli.h"
 #include "support/relay_process.h"
+#include "support/test_pki.h"
 
 namespace openpcc {
 namespace {
@@ -57,9 +58,10 @@ constexpr const char* kPrivateHeaders[] = {"x-forwarded-for", "cookie",   "autho
 // The upstream: what a gateway would be, with one route per behaviour under test.
 class TestGateway {
  public:
-  TestGateway() {
+  explicit TestGateway(std::optional<net::TlsServerFiles> tls = std::nullopt) : tls_(tls.has_value()) {
     net::Router router;
     router.Handle("POST", "/echo", [this](net::Request& req, net::Response& res) -> Awaitable<void> {
+      ++echo_requests;
       {
         std::lock_guard lock(mu_);
         seen_.clear();
@@ -115,19 +117,23 @@ class TestGateway {
       (void)res.SetHeader("Set-Cookie", "gateway-session=1");
       (void)co_await res.Send(200, std::string_view("\x00\x05keys!", 7), "application/ohttp-keys");
     });
-    Result<std::unique_ptr<net::Server>> server = net::Server::Start(net::ServerOptions{}, std::move(router));
+    net::ServerOptions options;
+    options.tls = std::move(tls);
+    Result<std::unique_ptr<net::Server>> server = net::Server::Start(std::move(options), std::move(router));
     EXPECT_TRUE(server.ok()) << server.error().ToString();
     server_ = std::move(server).value();
   }
 
   std::string Url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(server_->port()) +
+           std::string(path);
   }
   std::map<std::string, std::string> seen() {
     std::lock_guard lock(mu_);
     return seen_;
   }
 
+  std::atomic<int> echo_requests{0};
   std::atomic<bool> client_has_chunk1{false};
   std::atomic<bool> client_saw_chunk1_before_chunk2{false};
   std::atomic<bool> upstream_has_piece1{false};
@@ -135,6 +141,7 @@ class TestGateway {
   std::atomic<bool> release{false};
 
  private:
+  const bool tls_;
   std::mutex mu_;
   std::map<std::string, std::string> seen_;
   std::unique_ptr<net::Server> server_;
@@ -220,7 +227,7 @@ TEST(RelayProcess, PassesOnlyContentTypeAndIncrementalEitherWay) {
   EXPECT_EQ(seen.at("content-type"), "message/ohttp-chunked-req");
   EXPECT_EQ(seen.at("incremental"), "?1");
   for (const char* name : kPrivateHeaders) EXPECT_EQ(seen.count(name), 0u) << name << " reached the gateway";
-  EXPECT_EQ(relay.Stop(), 0);
+  EXPECT_EQ(relay.Stop(), 0) << relay.log();
 }
 
 TEST(RelayProcess, StreamsTheResponseChunkByChunk) {
@@ -427,7 +434,7 @@ TEST(RelayProcess, PoolsGatewayConnectionsAndCountsOnlyAggregates) {
   EXPECT_NE(metrics.find("openpcc_relay_upstream_connections_opened_total 1\n"), std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("127.0.0.1"), std::string::npos) << "an address in the metrics";
-  EXPECT_EQ(relay.Stop(), 0);
+  EXPECT_EQ(relay.Stop(), 0) << relay.log();
   // No per-request log lines: nothing about the requests beyond startup.
   const std::string log = relay.log();
   EXPECT_EQ(log.find("POST"), std::string::npos) << log;
@@ -445,6 +452,31 @@ TEST(RelayProcess, PassesTheGatewayKeyConfigsOn) {
   EXPECT_EQ(r->body, std::string("\x00\x05keys!", 7));
   EXPECT_EQ(r->header("content-type").value_or(""), "application/ohttp-keys");
   EXPECT_FALSE(r->header("set-cookie").has_value());
+}
+
+TEST(RelayProcess, ReachesAnHttpsGatewayVerifiedAgainstItsCa) {
+  testing::TestPki pki = testing::MakeTestPki("relay-gateway");
+  testing::TestPki other = testing::MakeTestPki("relay-other-ca");
+  TestGateway gateway(net::TlsServerFiles{pki.cert_file, pki.key_file});
+  RelayProcess relay(gateway.Url("/echo"), {"--gateway-ca", pki.ca_file});
+  ASSERT_TRUE(relay.Start());
+  auto client = MakeClient();
+  Result<net::ClientResponse> r =
+      client->Fetch(net::ClientRequest("POST", relay.url() + "/", OhttpHeaders()), "over-tls", 1 << 16);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, "over-tls");
+
+  // A gateway whose certificate the relay's CA did not issue is never reached.
+  RelayProcess untrusting(gateway.Url("/echo"), {"--gateway-ca", other.ca_file});
+  ASSERT_TRUE(untrusting.Start());
+  const int before = gateway.echo_requests.load();
+  Result<net::ClientResponse> refused =
+      client->Fetch(net::ClientRequest("POST", untrusting.url() + "/", OhttpHeaders()), "x", 1 << 16);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 502u);
+  EXPECT_NE(refused->body.find("(connect)"), std::string::npos) << refused->body;
+  EXPECT_EQ(gateway.echo_requests.load(), before);
 }
 
 TEST(RelayProcess, RefusesAPlainHttpGatewayOffLoopback) {

@@ -101,6 +101,7 @@ int RunRelay(const Args& args) {
   }
   LogInfo(kCommand, "relaying", {{"gateway", (*service)->gateway().Origin()}});
   const int status = services::ServeUntilSignal(**server, ToProcessOptions(flags, "relay"));
+  (*service)->Detach();  // pooled gateway connections close before the server's io_context goes
   return status == 0 ? kExitOk : kExitFailure;
 }
 

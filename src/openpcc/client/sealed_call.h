@@ -112,8 +112,7 @@ class SealedResponseSink final : public ResponseSink {
  private:
   class Visitor;
   wire::SealedResponseReader reader_;
-  ResponseSink& engine_;
-  std::unique_ptr<Visitor> visitor_;
+  std::unique_ptr<Visitor> visitor_;  // passes the engine's head and content to the caller's sink
   wire::bhttp::StreamDecoder decoder_{wire::bhttp::MessageKind::kResponse};
   std::optional<InnerResponseHead> gateway_head_;
   std::string refusal_body_;  // the gateway's error body, bounded

@@ -130,6 +130,15 @@ Status RelayService::Attach(boost::asio::any_io_executor executor) {
   return OkStatus();
 }
 
+void RelayService::Detach() {
+  std::shared_ptr<net::Client> client;
+  {
+    std::lock_guard lock(client_mu_);
+    client.swap(client_);
+  }
+  // Destroyed here, outside the lock, while the server's io_context is still alive.
+}
+
 std::shared_ptr<net::Client> RelayService::client() {
   std::lock_guard lock(client_mu_);
   return client_;

@@ -33,7 +33,7 @@
 // http only to a loopback gateway — the command refuses anything else).
 //
 // Thread safety: Create and Routes from one thread before the server starts; Attach once after;
-// handlers run concurrently on the server's threads.
+// Detach once it has stopped; handlers run concurrently on the server's threads.
 #pragma once
 
 #include <array>
@@ -107,6 +107,9 @@ class RelayService {
   net::Router Routes();
   // Creates the gateway client on the server's context. Requests before it get 503 `starting`.
   Status Attach(boost::asio::any_io_executor executor);
+  // Drops the gateway client and its pooled connections. Call after the server has stopped and
+  // before it is destroyed: pooled sockets must close while their io_context still exists.
+  void Detach();
   // For ServerOptions::access_log: counts the server's own refusals; logs nothing.
   std::function<void(const net::AccessLogEntry&)> AccessCounter();
 
