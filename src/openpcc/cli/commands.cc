@@ -10,6 +10,7 @@ int RunWitness(const Args& args);
 int RunIssuer(const Args& args);
 int RunNode(const Args& args);
 int RunRelay(const Args& args);
+int RunUp(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -30,6 +31,7 @@ const std::vector<Command>& AllCommands() {
       {"node", "Run a confidential inference node (llama.cpp or an OpenAI-compatible upstream)",
        RunNode},
       {"relay", "Oblivious HTTP relay in front of one gateway (127.0.0.1:7100)", RunRelay},
+      {"up", "Run the whole service on this machine (simulated TEE, tiny model by default)", RunUp},
   };
   return commands;
 }

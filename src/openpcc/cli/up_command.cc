@@ -1,0 +1,328 @@
+// `openpcc up`: the whole service on this machine, each role a child process of this one
+// (DESIGN §4): transparency log and three witnesses, a release of this very binary in the log,
+// the Privacy Pass issuer with one account, the gateway, N nodes on a simulated TEE with the
+// embedded llama engine, the relay, and the local OpenAI-compatible proxy.
+//
+// Everything listens on 127.0.0.1; user-facing roles on the default ports of DESIGN §4, the
+// witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
+// (log, databases, logs) is made afresh in --dir/run each time, so a second `up` starts clean.
+// Stops every child on SIGINT/SIGTERM, and everything when one child exits on its own.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "openpcc/attest/sim/sim.h"
+#include "openpcc/cli/cli_util.h"
+#include "openpcc/cli/commands.h"
+#include "openpcc/cli/options.h"
+#include "openpcc/cli/tlog_cli.h"
+#include "openpcc/crypto/random.h"
+#include "openpcc/services/key_files.h"
+#include "openpcc/services/process.h"
+#include "openpcc/util/bytes.h"
+#include "openpcc/util/subprocess.h"
+
+namespace openpcc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct UpFlags {
+  std::string dir;
+  std::string model;
+  std::string model_name = "tiny";
+  int64_t nodes = 3;
+  int64_t engine_threads = 1;
+  int64_t epoch_seconds = 3600;
+  std::string log_level = "info";
+};
+
+std::string ReadText(const fs::path& path) {
+  Result<Bytes> bytes = ReadInputFile("file", path.string());
+  std::string text = bytes.ok() ? std::string(AsChars(*bytes)) : std::string();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+Status WriteSecretFile(const fs::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  if (!out) return Error(ErrorCode::kFailedPrecondition, "cannot write " + path.string());
+  out << text << "\n";
+  out.close();
+  if (chmod(path.c_str(), 0600) != 0) return Error(ErrorCode::kFailedPrecondition, "cannot chmod " + path.string());
+  return OkStatus();
+}
+
+// The children of this process, stopped in reverse order of start.
+class Supervisor {
+ public:
+  Supervisor(std::string self, fs::path run, std::string log_level)
+      : self_(std::move(self)), run_(std::move(run)), log_level_(std::move(log_level)) {}
+  ~Supervisor() { StopAll(); }
+
+  // Runs `openpcc ARGS...` to completion; its stdout is returned, its stderr goes to the step's log.
+  Result<std::string> RunStep(const std::string& name, std::vector<std::string> args) {
+    const fs::path out = run_ / "logs" / (name + ".out");
+    SubprocessOptions options;
+    options.argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >" + Quote(out.string()) + " 2>>" +
+                                         Quote((run_ / "logs" / (name + ".log")).string()),
+                    self_};
+    options.argv.insert(options.argv.end(), args.begin(), args.end());
+    OPENPCC_ASSIGN_OR_RETURN(Subprocess step, Subprocess::Start(options));
+    const int code = step.Wait();
+    std::string stdout_text = ReadText(out);
+    std::error_code ignored;
+    fs::remove(out, ignored);
+    if (code != 0) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   name + " failed (exit " + std::to_string(code) + "); see " + (run_ / "logs" / (name + ".log")).string());
+    }
+    return stdout_text;
+  }
+
+  // Starts a service with --listen LISTEN and a ready file; returns its HOST:PORT once it listens.
+  Result<std::string> Start(const std::string& name, std::vector<std::string> args, const std::string& listen,
+                            std::chrono::seconds wait = 60s) {
+    const fs::path ready = run_ / (name + ".ready");
+    SubprocessOptions options;
+    options.argv = {self_};
+    options.argv.insert(options.argv.end(), args.begin(), args.end());
+    for (const std::string& a : {std::string("--listen"), listen, std::string("--ready-file"), ready.string(),
+                                 std::string("--log-level"), log_level_}) {
+      options.argv.push_back(a);
+    }
+    options.log_path = (run_ / "logs" / (name + ".log")).string();
+    options.env = {"OPENPCC_STATE_DIR=" + (run_ / "state" / name).string()};
+    OPENPCC_ASSIGN_OR_RETURN(Subprocess child, Subprocess::Start(options));
+    children_.push_back({name, std::move(child)});
+    Result<std::string> address = WaitForFile(ready.string(), wait, &children_.back().process);
+    if (!address.ok()) {
+      return Error(ErrorCode::kFailedPrecondition, name + " did not start on " + listen + " (" +
+                                                       address.error().message() + "); see " + options.log_path);
+    }
+    std::fprintf(stderr, "  %-10s http://%s\n", name.c_str(), address->c_str());
+    return address;
+  }
+
+  // The first child that exited on its own, if any.
+  std::optional<std::string> Exited() {
+    for (auto& child : children_) {
+      if (!child.process.Running()) return child.name;
+    }
+    return std::nullopt;
+  }
+
+  void StopAll() {
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it) it->process.Stop(10s);
+    children_.clear();
+  }
+
+  const fs::path& run() const { return run_; }
+
+ private:
+  static std::string Quote(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  }
+
+  struct Child {
+    std::string name;
+    Subprocess process;
+  };
+  std::string self_;
+  fs::path run_;
+  std::string log_level_;
+  std::vector<Child> children_;
+};
+
+Status StatusOf(const Result<std::string>& step) { return step.ok() ? OkStatus() : Status(step.error()); }
+
+Status Prepare(Supervisor& s, const UpFlags& flags, const fs::path& keys) {
+  fs::create_directories(keys);
+  auto key = [&](const std::string& kind, const std::string& name) -> Status {
+    if (fs::exists(keys / (name + ".key"))) return OkStatus();
+    return StatusOf(s.RunStep("keys-" + name, {"keys", "generate", "--kind", kind, "--out", keys.string(), "--name", name}));
+  };
+  for (const char* kind : {"log", "release", "directory", "ohttp"}) OPENPCC_RETURN_IF_ERROR(key(kind, kind));
+  for (int i = 1; i <= 3; ++i) OPENPCC_RETURN_IF_ERROR(key("witness", "witness-" + std::to_string(i)));
+  if (!fs::exists(flags.model)) {
+    std::fprintf(stderr, "generating the tiny test model (random weights) at %s\n", flags.model.c_str());
+    OPENPCC_RETURN_IF_ERROR(StatusOf(s.RunStep("make-tiny", {"model", "make-tiny", flags.model})));
+  }
+  return StatusOf(s.RunStep("sim-root", {"node", "sim-root", "init", (s.run() / "sim-root").string()}));
+}
+
+int Fail(const Error& error) {
+  PrintError("up", error);
+  return kExitFailure;
+}
+
+}  // namespace
+
+int RunUp(const Args& args) {
+  UpFlags flags;
+  OptionSet options(
+      "up [options]",
+      "Runs the whole OpenPCC service on this machine, every role as a child process on 127.0.0.1:\n"
+      "a transparency log with three witnesses, a release of this binary published in it, the\n"
+      "Privacy Pass issuer (one account), the gateway (7200, operator 7201), N nodes (7500...) on a\n"
+      "simulated TEE serving the model with the embedded llama engine, and the relay (7100).\n"
+      "The simulated TEE is for development only: its reports are signed by a software root made\n"
+      "for this run, and every verification output says 'simulated'. Ctrl-C stops everything.");
+  options.AddString("dir", &flags.dir, "Keys, the generated model and the run state (default: STATE-DIR/up).", "DIR");
+  options.AddString("model", &flags.model, "GGUF model to serve (default: DIR/tiny.gguf, generated on first use).", "FILE");
+  options.AddString("model-name", &flags.model_name, "The name requests use for the model.", "NAME");
+  options.AddInt("nodes", &flags.nodes, "Inference nodes to start (clients need at least 3 in the directory).", 1, 8);
+  options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
+  options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
+  options.AddString("log-level", &flags.log_level, "Log level of every child: debug, info, warning or error.", "LEVEL");
+  options.AddNotes(
+      "Children log to DIR/run/logs/ROLE.log; none of them logs prompts, completions or tokens.\n"
+      "Example: openpcc up --nodes 3 --model ~/models/llama-3-8b-instruct.Q4_K_M.gguf --model-name llama-3-8b\n");
+  Result<OptionSet::Outcome> parsed = options.Parse(args);
+  if (!parsed.ok()) {
+    PrintError("up", parsed.error());
+    return kExitUsage;
+  }
+  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return Fail(Error(ErrorCode::kFailedPrecondition, "cannot find this executable: " + ec.message()));
+  const fs::path dir = flags.dir.empty() ? fs::path(DefaultStateDir()) / "up" : fs::path(flags.dir);
+  if (flags.model.empty()) flags.model = (dir / "tiny.gguf").string();
+  const fs::path run = dir / "run";
+  fs::remove_all(run, ec);
+  fs::create_directories(run / "logs", ec);
+  if (ec) return Fail(Error(ErrorCode::kFailedPrecondition, "cannot create " + run.string() + ": " + ec.message()));
+  const fs::path keys = dir / "keys";
+
+  services::BlockStopSignals();
+  Supervisor s(self.string(), run, flags.log_level);
+  std::fprintf(stderr, "openpcc up: preparing keys, model and the simulated TEE root in %s\n", dir.string().c_str());
+  if (Status prepared = Prepare(s, flags, keys); !prepared.ok()) return Fail(prepared.error());
+
+  std::fprintf(stderr, "starting:\n");
+  const std::string log_vkey_file = (keys / "log.vkey").string();
+  const std::string log_vkey = ReadText(keys / "log.vkey");
+  const std::string log_origin = log_vkey.substr(0, log_vkey.find('+'));
+  std::vector<std::string> witness_urls;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string name = "witness-" + std::to_string(i);
+    auto address = s.Start(name, {"witness", "--key", (keys / (name + ".key")).string(), "--dir",
+                                  (run / name).string(), "--log", log_vkey_file}, "127.0.0.1:0");
+    if (!address.ok()) return Fail(address.error());
+    witness_urls.push_back("http://" + *address);
+  }
+  std::vector<std::string> tlog_args = {"tlog", "--key", (keys / "log.key").string(), "--dir", (run / "log").string(),
+                                        "--release-key", (keys / "release.pub").string(), "--directory-key",
+                                        (keys / "directory.pub").string(), "--refresh-interval", "60s"};
+  for (int i = 1; i <= 3; ++i) {
+    tlog_args.push_back("--witness");
+    tlog_args.push_back(witness_urls[static_cast<size_t>(i - 1)] + " " + (keys / ("witness-" + std::to_string(i) + ".vkey")).string());
+  }
+  auto tlog = s.Start("tlog", tlog_args, "127.0.0.1:7400");
+  if (!tlog.ok()) return Fail(tlog.error());
+  const std::string log_url = "http://" + *tlog;
+
+  // A release of this binary and the model, so clients can check step 4 of DESIGN §2.4.
+  Result<Bytes> measurement = attest::sim::MeasureFile(self);
+  if (!measurement.ok()) return Fail(measurement.error());
+  const fs::path release_record = run / "release.json";
+  auto published = s.RunStep("release", {"release", "publish", "--key", (keys / "release.key").string(), "--log", log_url,
+                                         "--log-key", log_vkey_file, "--version", "up-" + std::to_string(getpid()),
+                                         "--source-revision", "local", "--binary", self.string(), "--model",
+                                         flags.model_name + "=" + flags.model, "--measurement",
+                                         "sim=" + HexEncode(*measurement), "--out", release_record.string()});
+  if (!published.ok()) return Fail(published.error());
+
+  auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string()}, "127.0.0.1:7300");
+  if (!issuer.ok()) return Fail(issuer.error());
+  auto account = s.RunStep("issuer-account", {"issuer", "admin", "create-account", "up", "--per-hour", "100000",
+                                              "--per-day", "1000000", "--state-dir", (run / "issuer").string()});
+  if (!account.ok()) return Fail(account.error());
+  auto api_key = s.RunStep("issuer-key", {"issuer", "admin", "create-key", "up", "--state-dir", (run / "issuer").string()});
+  if (!api_key.ok()) return Fail(api_key.error());
+  if (Status st = WriteSecretFile(run / "api-key", *api_key); !st.ok()) return Fail(st.error());
+
+  Bytes credential(32);
+  crypto::RandomBytes(credential);
+  if (Status st = WriteSecretFile(run / "registration-credential", HexEncode(credential)); !st.ok()) return Fail(st.error());
+  auto release_pub = services::ReadEd25519PublicKey(keys / "release.pub");
+  if (!release_pub.ok()) return Fail(release_pub.error());
+  boost::json::array witness_vkeys;
+  for (int i = 1; i <= 3; ++i) witness_vkeys.push_back(boost::json::string(ReadText(keys / ("witness-" + std::to_string(i) + ".vkey"))));
+  boost::json::object policy{
+      {"version", 1},
+      {"platforms", boost::json::array{"sim"}},
+      {"roots", boost::json::object{{"sim", boost::json::array{(run / "sim-root" / "sim-root.pem").string()}}}},
+      {"log", boost::json::object{{"origin", log_origin}, {"key", log_vkey}, {"witnesses", witness_vkeys}, {"threshold", 2}}},
+      {"release_keys", boost::json::array{boost::json::string(HexEncode(release_pub->bytes()))}}};
+  std::ofstream(run / "policy.json") << boost::json::serialize(policy) << "\n";
+
+  const std::string epoch = std::to_string(flags.epoch_seconds);
+  auto gateway = s.Start("gateway", {"gateway", "--operator-listen", "127.0.0.1:7201", "--state-dir",
+                                     (run / "gateway").string(), "--directory-key", (keys / "directory.key").string(),
+                                     "--ohttp-key", (keys / "ohttp.key").string(), "--policy",
+                                     (run / "policy.json").string(), "--registration-credential",
+                                     (run / "registration-credential").string(), "--issuer", "http://" + *issuer,
+                                     "--log", log_url, "--epoch-seconds", epoch, "--startup-wait", "20s"},
+                         "127.0.0.1:7200");
+  if (!gateway.ok()) return Fail(gateway.error());
+
+  for (int64_t i = 0; i < flags.nodes; ++i) {
+    std::vector<std::string> node_args = {
+        "node", "--engine", "llama", "--model", flags.model, "--model-name", flags.model_name, "--engine-threads",
+        std::to_string(flags.engine_threads), "--platform", "sim", "--sim-root-dir", (run / "sim-root").string(),
+        "--release", release_record.string(), "--log", log_url, "--log-key", log_vkey_file, "--threshold", "2",
+        "--gateway", "http://127.0.0.1:7201", "--registration-credential", (run / "registration-credential").string(),
+        "--epoch-length", epoch + "s"};
+    for (int w = 1; w <= 3; ++w) {
+      node_args.push_back("--witness");
+      node_args.push_back((keys / ("witness-" + std::to_string(w) + ".vkey")).string());
+    }
+    auto node = s.Start("node-" + std::to_string(i + 1), node_args, "127.0.0.1:" + std::to_string(7500 + i), 120s);
+    if (!node.ok()) return Fail(node.error());
+  }
+  auto relay = s.Start("relay", {"relay", "--gateway", "http://" + *gateway + "/gateway"}, "127.0.0.1:7100");
+  if (!relay.ok()) return Fail(relay.error());
+
+  std::fprintf(stderr,
+               "\nOpenPCC is up (simulated TEE: for development only). The gateway publishes the first node\n"
+               "directory about 20 s after it started. API key for the issuer: %s (0600).\n"
+               "Logs: %s. Ctrl-C stops everything.\n",
+               (run / "api-key").string().c_str(), (run / "logs").string().c_str());
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  const timespec poll_interval{0, 500'000'000};
+  while (true) {
+    const int signal = sigtimedwait(&stop_signals, nullptr, &poll_interval);
+    if (signal == SIGINT || signal == SIGTERM) {
+      std::fprintf(stderr, "stopping\n");
+      s.StopAll();
+      return kExitOk;
+    }
+    if (std::optional<std::string> exited = s.Exited()) {
+      std::fprintf(stderr, "openpcc up: %s exited; stopping everything (see %s)\n", exited->c_str(),
+                   (run / "logs" / (*exited + ".log")).string().c_str());
+      s.StopAll();
+      return kExitFailure;
+    }
+  }
+}
+
+}  // namespace openpcc::cli
