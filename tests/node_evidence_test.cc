@@ -53,10 +53,10 @@ struct FakeGateway {
         std::lock_guard lock(mu);
         if (body.ok()) registrations.push_back(boost::json::parse(*body));
       }
-      co_await res.Send(200, "{}");
+      (void)co_await res.Send(200, "{}");
     });
     router.HandlePrefix("DELETE", "/v1/nodes/", [](net::Request&, net::Response& res) -> net::Awaitable<void> {
-      co_await res.Send(204, "");
+      (void)co_await res.Send(204, "");
     });
     auto started = net::Server::Start({}, std::move(router));
     EXPECT_TRUE(started.ok());
