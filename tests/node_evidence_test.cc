@@ -16,11 +16,15 @@
 #include "openpcc/attest/bundle_verifier.h"
 #include "openpcc/attest/sim/sim.h"
 #include "openpcc/attest/sim/verify.h"
+#include "openpcc/attest/tpm/credential.h"
+#include "openpcc/attest/tpm/device.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/net/client.h"
 #include "openpcc/net/server.h"
 #include "openpcc/tlog/log_policy.h"
 #include "openpcc/util/base64.h"
+#include "support/swtpm.h"
+#include "support/vectors.h"
 #include "tlog_process_util.h"
 
 namespace openpcc::tlog::testing {
@@ -49,10 +53,10 @@ struct FakeGateway {
         std::lock_guard lock(mu);
         if (body.ok()) registrations.push_back(boost::json::parse(*body));
       }
-      co_await res.Send(200, "{}");
+      (void)co_await res.Send(200, "{}");
     });
     router.HandlePrefix("DELETE", "/v1/nodes/", [](net::Request&, net::Response& res) -> net::Awaitable<void> {
-      co_await res.Send(204, "");
+      (void)co_await res.Send(204, "");
     });
     auto started = net::Server::Start({}, std::move(router));
     EXPECT_TRUE(started.ok());
@@ -158,13 +162,91 @@ TEST_F(NodeEvidenceTest, AutoWithoutHardwareRefusesClearly) {
   auto by_default = RunCli({"node", "--engine", "openai", "--upstream", "http://127.0.0.1:9", "--model-name", "m"});
   EXPECT_EQ(by_default.exit_code, 2);
   EXPECT_NE(by_default.err.find("no TEE found"), std::string::npos) << by_default.err;
-  // sim without its root directory, and tpm (no collector in this build), name what is missing.
+  // sim without its root directory, and tpm without its AK certificate, name what is missing.
   auto no_root = RunCli({"node", "--platform", "sim", "--engine", "openai", "--upstream", "http://127.0.0.1:9",
                          "--model-name", "m"});
   EXPECT_NE(no_root.err.find("--platform sim needs --sim-root-dir"), std::string::npos) << no_root.err;
   auto tpm = RunCli({"node", "--platform", "tpm", "--engine", "openai", "--upstream", "http://127.0.0.1:9",
                      "--model-name", "m"});
-  EXPECT_NE(tpm.err.find("--platform tpm"), std::string::npos) << tpm.err;
+  EXPECT_NE(tpm.err.find("--platform tpm needs --tpm-ak-cert"), std::string::npos) << tpm.err;
+}
+
+// --platform tpm against swtpm started here: the AK is enrolled with a test operator CA (as an
+// operator would before starting the node), then the node's own HPKE key is TPM-resident and its
+// /v1/attest bundle proves it: AK certificate to the CA, quote, CertifyCreation of key_config's key
+// (step 1), and the quote's qualifying data binds the bundle (step 3).
+TEST_F(NodeEvidenceTest, TpmNodeServesAttestationThatVerifiesUnderTheAkRoot) {
+  if (!openpcc::testing::Swtpm::Available()) GTEST_SKIP() << "swtpm / swtpm_setup not installed";
+  setenv("TSS2_LOG", "all+none", 0);
+  auto swtpm = openpcc::testing::Swtpm::Start();
+  ASSERT_TRUE(swtpm.ok()) << swtpm.error().message();
+  std::chrono::sys_seconds at;
+  std::unique_ptr<attest::tpm::OperatorCa> ca;
+  {
+    auto device = attest::tpm::TpmDevice::Open((*swtpm)->tcti());
+    ASSERT_TRUE(device.ok()) << device.error().message();
+    auto ek = (*device)->CreateEk();
+    ASSERT_TRUE(ek.ok()) << ek.error().message();
+    auto ek_cert = crypto::Certificate::ParseOne((*device)->ReadEkCertificate().value()).value();
+    at = ek_cert.NotBefore() + std::chrono::hours(1);
+    auto ak = (*device)->CreateAk();
+    ASSERT_TRUE(ak.ok()) << ak.error().message();
+    ca = std::make_unique<attest::tpm::OperatorCa>(
+        attest::tpm::OperatorCa::Generate("node test operator CA", at - std::chrono::hours(1),
+                                          at + std::chrono::hours(24)).value());
+    auto pem = [](const fs::path& path) {
+      return crypto::Certificate::ParseAll(ToBytes(openpcc::testing::ReadFileOrDie(path))).value();
+    };
+    auto enrollment = ca->BeginEnrollment((*ek)->tpm_public(), ek_cert, pem((*swtpm)->ek_issuer_pem()),
+                                          pem((*swtpm)->ek_root_pem()), at, (*ak)->tpm_public());
+    ASSERT_TRUE(enrollment.ok()) << enrollment.error().message();
+    auto secret = (*device)->ActivateCredential(**ak, **ek, enrollment->challenge.credential_blob,
+                                                enrollment->challenge.encrypted_secret);
+    ASSERT_TRUE(secret.ok()) << secret.error().message();
+    auto ak_cert = ca->FinishEnrollment(*enrollment, secret->view(), at, at + std::chrono::hours(1));
+    ASSERT_TRUE(ak_cert.ok()) << ak_cert.error().message();
+    const Bytes der = ak_cert->Der();
+    std::ofstream(dir_.path() / "ak.der", std::ios::binary)
+        .write(reinterpret_cast<const char*>(der.data()), static_cast<std::streamsize>(der.size()));
+  }  // the test's TPM connection closes: swtpm serves one client at a time
+
+  auto node = StartService(dir_.path(), "node",
+                           {"node", "--engine", "openai", "--upstream", "http://127.0.0.1:9", "--model-name", "m",
+                            "--model-sha256", std::string(kModelSha256), "--platform", "tpm", "--tpm-tcti",
+                            (*swtpm)->tcti(), "--tpm-ak-cert", (dir_.path() / "ak.der").string(), "--tpm-pcrs",
+                            "0,2,7", "--key-prepare-ahead", "1s"});
+  ASSERT_TRUE(node.ok()) << node.error().ToString();
+  auto client = net::BlockingClient::Create({});
+  ASSERT_TRUE(client.ok());
+  const Bytes nonce(32, 0x7b);
+  auto attested = (*client)->Fetch(net::ClientRequest("POST", node->url + "/v1/attest"),
+                                   "{\"nonce\":\"" + Base64UrlEncode(nonce) + "\"}", 1 << 20);
+  ASSERT_TRUE(attested.ok());
+  ASSERT_EQ(attested->status, 200u) << attested->body;
+  auto bundle = attest::BundleFromJson(boost::json::parse(attested->body));
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message();
+  EXPECT_EQ(bundle->platform, attest::Platform::kTpm);
+  EXPECT_EQ(bundle->freshness.binding.kind, attest::FreshnessKind::kClientNonce);
+
+  attest::BundlePolicy policy;
+  policy.platforms = {attest::Platform::kTpm};
+  policy.tpm_ak_roots = {ca->certificate()};
+  tlog::ReleaseIndex no_entries{tlog::EntryKeyring{}};
+  auto platform = attest::VerifyPlatformStep(*bundle, policy, attest::DecodedRelease{}, no_entries,
+                                             at + std::chrono::minutes(10));
+  ASSERT_TRUE(platform.ok()) << platform.error().message();
+  EXPECT_EQ(platform->pcrs.size(), 3u);
+  Status bound = attest::CheckBindingStep(*bundle, *platform);
+  EXPECT_TRUE(bound.ok()) << bound.error().message();
+  attest::EvidenceBundle other_nonce = *bundle;
+  other_nonce.freshness.binding.value[0] ^= 1;
+  EXPECT_FALSE(attest::CheckBindingStep(other_nonce, *platform).ok());
+  // Another CA does not vouch for this node's AK.
+  auto other = attest::tpm::OperatorCa::Generate("other", at - std::chrono::hours(1), at + std::chrono::hours(1));
+  policy.tpm_ak_roots = {other->certificate()};
+  EXPECT_FALSE(attest::VerifyPlatformStep(*bundle, policy, attest::DecodedRelease{}, no_entries,
+                                          at + std::chrono::minutes(10)).ok());
+  EXPECT_EQ(node->process.Stop(10s), 0);
 }
 
 TEST_F(NodeEvidenceTest, FreshnessFromTheLogRefreshesWhenItsCheckpointChanges) {

@@ -46,7 +46,7 @@ Result<EvidenceBundle> BuildBundle(const BundleInputs& inputs, PlatformCollector
   const bool tpm = bundle.platform == Platform::kTpm;
   Result<Bytes> binding = tpm ? bundle.ExpectedTpmQualifyingData() : bundle.ExpectedReportData();
   if (!binding.ok()) return Error(binding.error().code(), "bundle builder: binding: " + binding.error().message());
-  Result<std::map<std::string, Bytes>> parts = platform.Collect(binding.value());
+  Result<std::map<std::string, Bytes>> parts = platform.CollectFor(inputs.key_config, binding.value());
   if (!parts.ok()) {
     return Error(parts.error().code(), "bundle builder: " + std::string(PlatformName(bundle.platform)) + ": " +
                                            parts.error().message());

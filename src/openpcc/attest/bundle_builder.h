@@ -31,6 +31,13 @@ class PlatformCollector {
   // The platform's cpu_evidence parts (RequiredCpuEvidence names), committing to `binding`:
   // REPORT_DATA (64 bytes) for sev-snp, tdx and sim; qualifying data (32 bytes) for tpm.
   virtual Result<std::map<std::string, Bytes>> Collect(ByteView binding) = 0;
+  // What BuildBundle calls. A platform whose evidence also proves the node key itself (tpm:
+  // TPM2_CertifyCreation of the TPM-resident key) needs to know which key the bundle is for; the
+  // others ignore `key_config`.
+  virtual Result<std::map<std::string, Bytes>> CollectFor(ByteView key_config, ByteView binding) {
+    static_cast<void>(key_config);
+    return Collect(binding);
+  }
 };
 
 class GpuCollector {

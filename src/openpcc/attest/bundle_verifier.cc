@@ -193,6 +193,8 @@ Result<PlatformResult> VerifyTpm(const EvidenceBundle& bundle, const BundlePolic
   out.platform = Platform::kTpm;
   out.bound_value = quote->attest.extra_data;
   if (auto bank = quote->pcrs.find(tpm::alg::kSha256); bank != quote->pcrs.end()) out.pcrs = bank->second;
+  out.tpm_key_auth_policy = key->key.auth_policy;
+  out.tpm_key_name_alg = key->key.name_alg;
   out.claims = quote->ToJson();
   out.claims["certified_key"] = key->ToJson();
   return out;
@@ -442,6 +444,29 @@ Status CheckReferenceStep(const EvidenceBundle& bundle, const BundlePolicy& poli
         if (it->second != value) {
           return Step(kReference, ErrorCode::kFailedPrecondition,
                       "PCR " + std::to_string(pcr) + " (sha256) is not the value release " + m.version + " states");
+        }
+      }
+      {
+        // The node key must be usable only in the released state: its authPolicy is PolicyPCR
+        // over the manifest's PCRs (SHA-256 bank, ascending, as the TPM's selection bitmap orders
+        // them) at the manifest's values.
+        tpm::PcrSelection selection{tpm::alg::kSha256, {}};
+        Bytes values;
+        for (const auto& [pcr, value] : m.tpm->pcrs) {
+          selection.pcrs.push_back(pcr);
+          Append(values, value);
+        }
+        Result<crypto::HashId> hash = tpm::HashFromAlg(platform.tpm_key_name_alg);
+        Result<Bytes> expected = hash.ok() ? tpm::PolicyPcrDigest(*hash, std::span(&selection, 1), values)
+                                           : Result<Bytes>(hash.error());
+        if (!expected.ok()) {
+          return Step(kReference, ErrorCode::kFailedPrecondition,
+                      "the node key's PCR policy cannot be recomputed: " + expected.error().message());
+        }
+        if (*expected != platform.tpm_key_auth_policy) {
+          return Step(kReference, ErrorCode::kFailedPrecondition,
+                      "the node key's authPolicy is not PolicyPCR over the sha256 PCRs release " + m.version +
+                          " states");
         }
       }
       break;

@@ -25,7 +25,9 @@
 //               entry at log_index; the client's ReleaseIndex has read past that index, holds the
 //               same release there, and has not seen it revoked; the measurement (sev-snp/sim
 //               MEASUREMENT, tdx MRTD + RTMR0-2, tpm SHA-256 PCRs) and, for sev-snp, the guest
-//               policy are the manifest's; every claimed model is listed in the manifest.
+//               policy are the manifest's; for tpm also the node key's authPolicy is PolicyPCR
+//               over exactly the manifest's SHA-256 PCRs at its values (a key usable only while
+//               the TPM is in the released state); every claimed model is listed in the manifest.
 //   5 freshness kind 1: value == SHA-256(checkpoint note), the note verifies under the log policy
 //               and now - not_before <= max_age; kind 2: value == the nonce the client sent.
 // `now` is always a parameter: certificates, collateral and freshness are judged at that time.
@@ -71,6 +73,8 @@ struct PlatformResult {
   Bytes measurement;   // sev-snp/sim MEASUREMENT, tdx MRTD; empty for tpm
   std::array<Bytes, 3> rtmr;       // tdx RTMR0..2
   std::map<uint32_t, Bytes> pcrs;  // tpm: the quoted SHA-256 bank
+  Bytes tpm_key_auth_policy;       // tpm: the certified node key's authPolicy
+  uint16_t tpm_key_name_alg = 0;   // tpm: its nameAlg (the policy digest's hash)
   uint64_t snp_guest_policy = 0;
   bool simulated = false;
   boost::json::object claims;  // the platform verifier's claims

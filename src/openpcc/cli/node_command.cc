@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "openpcc/attest/collect/collectors.h"
+#include "openpcc/attest/collect/tpm_collector.h"
 #include "openpcc/attest/sim/sim.h"
 #include "openpcc/cli/cli_util.h"
 #include "openpcc/cli/commands.h"
@@ -130,6 +131,10 @@ struct PlatformFlags {
   std::string sev_guest_device = "/dev/sev-guest";
   std::string tdx_guest_device = "/dev/tdx_guest";
   std::string tpm_device = "/dev/tpmrm0";
+  std::string tpm_tcti;  // default: device:<tpm_device>
+  std::string tpm_ak_cert;
+  std::string tpm_ak_chain;
+  std::string tpm_pcrs = "0-7";
 };
 
 // `auto`: the TEE this machine has, or a refusal naming what was looked for. Never sim.
@@ -202,9 +207,25 @@ Result<std::unique_ptr<attest::PlatformCollector>> MakePlatformCollector(const P
     return std::unique_ptr<attest::PlatformCollector>(std::make_unique<attest::collect::TdxCollector>(std::move(tdx)));
   }
   if (name == "tpm") {
-    return Error(ErrorCode::kUnsupported,
-                 "--platform tpm: this build has no TPM platform collector for the bundle builder "
-                 "(attest/collect offers sev-snp, tdx and sim)");
+    if (flags.tpm_ak_cert.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "--platform tpm needs --tpm-ak-cert FILE (the AK certificate from the cloud provider, or from "
+                   "the operator CA after ActivateCredential)");
+    }
+    attest::collect::TpmCollectorOptions tpm;
+    OPENPCC_ASSIGN_OR_RETURN(tpm.pcrs, attest::collect::ParsePcrSelectionList(flags.tpm_pcrs));
+    OPENPCC_ASSIGN_OR_RETURN(std::string cert, ReadSmallFile(flags.tpm_ak_cert, "--tpm-ak-cert"));
+    tpm.ak_certificate = ToBytes(cert);
+    if (!flags.tpm_ak_chain.empty()) {
+      OPENPCC_ASSIGN_OR_RETURN(std::string chain, ReadSmallFile(flags.tpm_ak_chain, "--tpm-ak-chain"));
+      tpm.ak_intermediates.push_back(ToBytes(chain));
+    }
+    const std::string tcti = flags.tpm_tcti.empty() ? "device:" + flags.tpm_device : flags.tpm_tcti;
+    OPENPCC_ASSIGN_OR_RETURN(std::unique_ptr<attest::collect::TpmCollector> collector,
+                             attest::collect::TpmCollector::Open(tcti, std::move(tpm)));
+    LogInfo(kComponent, "platform 'tpm': measured boot without memory isolation; clients accept it only "
+                        "when their policy lists tpm", {{"tcti", tcti}});
+    return std::unique_ptr<attest::PlatformCollector>(std::move(collector));
   }
   return Error(ErrorCode::kInvalidArgument,
                "--platform: '" + name + "' is not one of auto, sim, sev-snp, tdx, tpm");
@@ -342,6 +363,19 @@ int RunNode(const Args& args) {
                     "sim: directory with sim-root.key and sim-root.pem, made by "
                     "`openpcc node sim-root init DIR`.", "DIR");
   options.AddString("tsm-root", &platform.tsm_root, "sev-snp, tdx: the configfs-tsm report directory.", "DIR");
+  options.AddString("tpm-tcti", &platform.tpm_tcti,
+                    "tpm: the tpm2-tss TCTI reaching the TPM (default device:/dev/tpmrm0; e.g. "
+                    "swtpm:host=127.0.0.1,port=2321). The node's HPKE keys are then TPM-resident "
+                    "DHKEM(P-256) keys under PolicyPCR over --tpm-pcrs.", "TCTI");
+  options.AddString("tpm-ak-cert", &platform.tpm_ak_cert,
+                    "tpm: the certificate (PEM or DER) of this TPM's AK (the ECC P-256 primary key of "
+                    "the endorsement hierarchy), from the cloud provider or the operator CA.", "FILE");
+  options.AddString("tpm-ak-chain", &platform.tpm_ak_chain,
+                    "tpm: intermediate certificates (PEM) between the AK certificate and the root "
+                    "clients pin; sent in the bundle as ak_chain.", "FILE");
+  options.AddString("tpm-pcrs", &platform.tpm_pcrs,
+                    "tpm: the PCRs quoted and bound into the keys' policy, e.g. 0-7 or sha256:0,2,7 "
+                    "(must be the release manifest's PCRs).", "LIST");
   options.AddString("checkpoint-file", &checkpoint_file,
                     "Signed checkpoint note, re-read for each bundle (freshness kind 1) — for tests and "
                     "offline use; a deployment uses --log.", "FILE");
@@ -532,6 +566,13 @@ int RunNode(const Args& args) {
   key_options.epoch_length = epoch_length;
   key_options.grace = key_grace;
   key_options.prepare_ahead = prepare_ahead;
+  // tpm: the HPKE keys are the TPM's own, so that its evidence can certify them.
+  if (auto* tpm = dynamic_cast<attest::collect::TpmCollector*>(platform_collector->get())) {
+    key_options.make_key = [tpm]() -> Result<std::shared_ptr<const crypto::DhPrivateKey>> {
+      OPENPCC_ASSIGN_OR_RETURN(std::shared_ptr<const attest::tpm::TpmDhKey> key, tpm->CreateNodeKey());
+      return std::shared_ptr<const crypto::DhPrivateKey>(std::move(key));
+    };
+  }
   services::node::KeyRing keys(key_options);
   services::node::BuilderCollector collector(std::move(platform_collector).value());
   if (release) collector.AttachRelease(std::move(*release));

@@ -8,7 +8,7 @@
 // (fresh, over a client's nonce) and sends it to the gateway when it registers.
 //
 // `BuilderCollector` is what `openpcc node` runs: it drives attest/bundle_builder.h with one of the
-// platform collectors of attest/collect (sim, sev-snp, tdx) and optionally a GPU collector.
+// platform collectors of attest/collect (sim, sev-snp, tdx, tpm) and optionally a GPU collector.
 //
 // `UnattestedCollector` remains for unit tests of the service only (the CLI no longer offers
 // it): it fills the `sim` parts with the binding's expected REPORT_DATA and no signature, so every

@@ -22,18 +22,23 @@ Result<EpochKeyInfo> KeyRing::EnsureEpoch(uint64_t epoch) {
   std::lock_guard lock(mu_);
   if (auto it = keys_.find(epoch); it != keys_.end()) return it->second.info;
   Entry entry;
-  entry.private_key = crypto::RandomSecret(crypto::KemPrivateKeyLength(crypto::KemId::kX25519HkdfSha256));
-  OPENPCC_ASSIGN_OR_RETURN(crypto::SoftwareDhKey dh, crypto::SoftwareDhKey::FromPrivateKey(
-                                                          crypto::KemId::kX25519HkdfSha256,
-                                                          entry.private_key.view()));
+  std::shared_ptr<const crypto::DhPrivateKey> shared;
+  if (options_.make_key) {
+    OPENPCC_ASSIGN_OR_RETURN(shared, options_.make_key());
+  } else {
+    entry.private_key = crypto::RandomSecret(crypto::KemPrivateKeyLength(crypto::KemId::kX25519HkdfSha256));
+    OPENPCC_ASSIGN_OR_RETURN(crypto::SoftwareDhKey dh, crypto::SoftwareDhKey::FromPrivateKey(
+                                                            crypto::KemId::kX25519HkdfSha256,
+                                                            entry.private_key.view()));
+    shared = std::make_shared<const crypto::SoftwareDhKey>(std::move(dh));
+  }
   wire::KeyConfig config;
   config.key_id = static_cast<uint8_t>(epoch % 256);
-  config.kem = crypto::KemId::kX25519HkdfSha256;
-  config.public_key = Bytes(dh.public_key().begin(), dh.public_key().end());
+  config.kem = shared->kem_id();
+  config.public_key = ToBytes(shared->public_key());
   config.suites = {{crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes256Gcm},
                    {crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes128Gcm},
                    {crypto::KdfId::kHkdfSha256, crypto::AeadId::kChaCha20Poly1305}};
-  auto shared = std::make_shared<const crypto::SoftwareDhKey>(std::move(dh));
   OPENPCC_ASSIGN_OR_RETURN(wire::NodeKey key, wire::MakeNodeKey(std::move(config), std::move(shared)));
   entry.info.epoch = epoch;
   entry.info.not_before = EpochStart(epoch);

@@ -12,7 +12,9 @@
 // registration code (or, later, a gateway that announces epochs) create a key for a given epoch.
 //
 // Keys: DHKEM(X25519, HKDF-SHA256) with HKDF-SHA256 and AES-256-GCM (the default suite),
-// AES-128-GCM or ChaCha20-Poly1305; key_id = epoch mod 256.
+// AES-128-GCM or ChaCha20-Poly1305; key_id = epoch mod 256. With `make_key` set, the keys come
+// from it instead (platform `tpm`: a TPM-resident DHKEM(P-256) key, whose private part never
+// enters this process; erasing it drops the last reference, which flushes it from the TPM).
 //
 // Time is a parameter: no call reads the wall clock. Thread safety: every member may be called
 // from any thread.
@@ -20,11 +22,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "openpcc/crypto/kem.h"
 #include "openpcc/crypto/secret.h"
 #include "openpcc/util/clock.h"
 #include "openpcc/util/result.h"
@@ -36,6 +40,8 @@ struct KeyRingOptions {
   std::chrono::milliseconds epoch_length{std::chrono::hours(1)};
   std::chrono::milliseconds grace{std::chrono::minutes(5)};
   std::chrono::milliseconds prepare_ahead{std::chrono::minutes(10)};
+  // When set, makes each epoch's private key (its kem_id names the config's KEM).
+  std::function<Result<std::shared_ptr<const crypto::DhPrivateKey>>()> make_key;
 };
 
 struct EpochKeyInfo {
