@@ -25,6 +25,7 @@
 #include "openpcc/cli/commands.h"
 #include "openpcc/cli/options.h"
 #include "openpcc/cli/tlog_cli.h"
+#include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/random.h"
 #include "openpcc/services/key_files.h"
 #include "openpcc/services/process.h"
@@ -41,6 +42,9 @@ struct UpFlags {
   std::string dir;
   std::string model;
   std::string model_name = "tiny";
+  std::string engine = "llama";
+  std::string upstream;
+  std::string upstream_model;
   int64_t nodes = 3;
   int64_t engine_threads = 1;
   int64_t epoch_seconds = 3600;
@@ -146,6 +150,19 @@ class Supervisor {
   std::vector<Child> children_;
 };
 
+// SHA-256 of a (possibly large) model file, read in pieces.
+Result<std::string> FileSha256(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error(ErrorCode::kFailedPrecondition, "cannot read " + path.string());
+  crypto::Hasher hasher(crypto::HashId::kSha256);
+  std::vector<uint8_t> buffer(1 << 20);
+  while (in) {
+    in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(buffer.size()));
+    hasher.Update(ByteView(buffer.data(), static_cast<size_t>(in.gcount())));
+  }
+  return HexEncode(hasher.Finish());
+}
+
 Status StatusOf(const Result<std::string>& step) { return step.ok() ? OkStatus() : Status(step.error()); }
 
 Status Prepare(Supervisor& s, const UpFlags& flags, const fs::path& keys) {
@@ -183,6 +200,11 @@ int RunUp(const Args& args) {
   options.AddString("dir", &flags.dir, "Keys, the generated model and the run state (default: STATE-DIR/up).", "DIR");
   options.AddString("model", &flags.model, "GGUF model to serve (default: DIR/tiny.gguf, generated on first use).", "FILE");
   options.AddString("model-name", &flags.model_name, "The name requests use for the model.", "NAME");
+  options.AddString("engine", &flags.engine,
+                    "llama (embedded llama.cpp) or openai (the nodes forward to --upstream, e.g. a "
+                    "llama-server or vLLM on loopback).", "NAME");
+  options.AddString("upstream", &flags.upstream, "openai: the upstream's base URL (loopback).", "URL");
+  options.AddString("upstream-model", &flags.upstream_model, "openai: the model name the upstream knows (default: --model-name).", "NAME");
   options.AddInt("nodes", &flags.nodes, "Inference nodes to start (clients need at least 3 in the directory).", 1, 8);
   options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
   options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
@@ -196,6 +218,14 @@ int RunUp(const Args& args) {
     return kExitUsage;
   }
   if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (flags.engine != "llama" && flags.engine != "openai") {
+    PrintError("up", "--engine: expected llama or openai, got '" + flags.engine + "'");
+    return kExitUsage;
+  }
+  if ((flags.engine == "openai") != !flags.upstream.empty()) {
+    PrintError("up", "--upstream URL is required with --engine openai, and only with it");
+    return kExitUsage;
+  }
 
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -272,6 +302,8 @@ int RunUp(const Args& args) {
   std::ofstream(run / "policy.json") << boost::json::serialize(policy) << "\n";
 
   const std::string epoch = std::to_string(flags.epoch_seconds);
+  Result<std::string> model_digest = flags.engine == "openai" ? FileSha256(flags.model) : Result<std::string>(std::string());
+  if (!model_digest.ok()) return Fail(model_digest.error());
   auto gateway = s.Start("gateway", {"gateway", "--operator-listen", "127.0.0.1:7201", "--state-dir",
                                      (run / "gateway").string(), "--directory-key", (keys / "directory.key").string(),
                                      "--ohttp-key", (keys / "ohttp.key").string(), "--policy",
@@ -282,12 +314,26 @@ int RunUp(const Args& args) {
   if (!gateway.ok()) return Fail(gateway.error());
 
   for (int64_t i = 0; i < flags.nodes; ++i) {
-    std::vector<std::string> node_args = {
-        "node", "--engine", "llama", "--model", flags.model, "--model-name", flags.model_name, "--engine-threads",
-        std::to_string(flags.engine_threads), "--platform", "sim", "--sim-root-dir", (run / "sim-root").string(),
+    std::vector<std::string> node_args = {"node", "--engine", flags.engine, "--model-name", flags.model_name};
+    if (flags.engine == "llama") {
+      for (const std::string& a : {std::string("--model"), flags.model, std::string("--engine-threads"),
+                                   std::to_string(flags.engine_threads)}) {
+        node_args.push_back(a);
+      }
+    } else {
+      node_args.push_back("--upstream");
+      node_args.push_back(flags.upstream);
+      node_args.push_back("--upstream-model");
+      node_args.push_back(flags.upstream_model.empty() ? flags.model_name : flags.upstream_model);
+      node_args.push_back("--model-sha256");  // the claim the release lists (the same weights)
+      node_args.push_back(*model_digest);
+    }
+    for (const std::string& a : std::vector<std::string>{"--platform", "sim", "--sim-root-dir", (run / "sim-root").string(),
         "--release", release_record.string(), "--log", log_url, "--log-key", log_vkey_file, "--threshold", "2",
         "--gateway", "http://127.0.0.1:7201", "--registration-credential", (run / "registration-credential").string(),
-        "--epoch-length", epoch + "s"};
+        "--epoch-length", epoch + "s"}) {
+      node_args.push_back(a);
+    }
     for (int w = 1; w <= 3; ++w) {
       node_args.push_back("--witness");
       node_args.push_back((keys / ("witness-" + std::to_string(w) + ".vkey")).string());
