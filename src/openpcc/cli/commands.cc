@@ -9,6 +9,7 @@ int RunTlog(const Args& args);
 int RunWitness(const Args& args);
 int RunIssuer(const Args& args);
 int RunNode(const Args& args);
+int RunGateway(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -28,6 +29,7 @@ const std::vector<Command>& AllCommands() {
       {"release", "Sign and log a release, revocation or minimum-TCB notice (release --help)", RunRelease},
       {"node", "Run a confidential inference node (llama.cpp or an OpenAI-compatible upstream)",
        RunNode},
+      {"gateway", "OHTTP gateway: node directory, token redemption, routing (127.0.0.1:7200)", RunGateway},
   };
   return commands;
 }
