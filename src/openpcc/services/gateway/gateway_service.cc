@@ -871,7 +871,11 @@ Status GatewayService::Admit(const std::string& body_text, NodeRegistration& out
   OPENPCC_ASSIGN_OR_RETURN(out.not_after, integer("not_after"));
   if (out.not_after <= out.not_before) return Error(ErrorCode::kMalformed, "registration: not_after must be later than not_before");
   const std::chrono::sys_seconds now = clock_.NowSeconds();
-  if (out.not_after <= Unix(now)) return Error(ErrorCode::kFailedPrecondition, "registration: the key has expired (not_after)");
+  // A key past not_after still opens requests sealed before the rollover during the node's grace
+  // period; it is kept as long as DropExpired would keep it.
+  if (out.not_after + config_.node_grace.count() <= Unix(now)) {
+    return Error(ErrorCode::kFailedPrecondition, "registration: the key expired (not_after + node grace)");
+  }
   const json::value* bundle_json = o.if_contains("bundle");
   if (bundle_json == nullptr) return Error(ErrorCode::kMalformed, "registration: bundle: missing");
   OPENPCC_ASSIGN_OR_RETURN(attest::EvidenceBundle bundle, attest::BundleFromJson(*bundle_json));
