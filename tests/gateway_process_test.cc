@@ -119,6 +119,7 @@ struct InnerCall {
   std::vector<std::pair<std::string, std::string>> headers;
   Bytes body;
   std::optional<wire::SealedRequestWriter>* sealed = nullptr;  // set for /v1/infer
+  int64_t date_offset = 0;  // seconds added to the Date field
 };
 
 class GatewayClient {
@@ -140,6 +141,47 @@ class GatewayClient {
   }
   const wire::KeyConfig& config() const { return config_; }
 
+  // message/ohttp-req / -res: one whole encapsulated request and response.
+  InnerReply CallWhole(const std::string& path) {
+    InnerReply reply;
+    bhttp::Request request;
+    request.method = "GET";
+    request.scheme = "https";
+    request.authority = "gateway.openpcc.invalid";
+    request.path = bhttp::Text(path);
+    const std::string date = FormatHttpDate(std::chrono::sys_seconds(std::chrono::seconds(WallNow())));
+    request.headers.push_back({bhttp::Text("date"), bhttp::Text(date)});
+    auto encoded = bhttp::EncodeRequest(request);
+    auto sealed = wire::EncapsulateRequest(config_, {crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes128Gcm},
+                                           ByteView(encoded->data(), encoded->size()));
+    if (!sealed.ok()) {
+      reply.error = sealed.error().message();
+      return reply;
+    }
+    net::ClientRequest post("POST", url_ + "/gateway", {{"Content-Type", "message/ohttp-req"}});
+    auto answer = client_->Fetch(post, AsChars(sealed->encapsulated), 1 << 20);
+    if (!answer.ok()) {
+      reply.error = answer.error().message();
+      return reply;
+    }
+    reply.outer_status = answer->status;
+    if (answer->status != 200 || answer->header("Content-Type").value_or("") != "message/ohttp-res") return reply;
+    auto opened = sealed->context.OpenResponse(AsBytes(answer->body));
+    if (!opened.ok()) {
+      reply.error = opened.error().message();
+      return reply;
+    }
+    auto response = bhttp::DecodeResponse(opened->view());
+    if (!response.ok()) {
+      reply.error = response.error().message();
+      return reply;
+    }
+    reply.ok = true;
+    reply.inner_status = response->status;
+    reply.inner_body.assign(response->content.begin(), response->content.end());
+    return reply;
+  }
+
   InnerReply Call(InnerCall call) {
     InnerReply reply;
     bhttp::Request request;
@@ -147,7 +189,8 @@ class GatewayClient {
     request.scheme = "https";
     request.authority = "gateway.openpcc.invalid";
     request.path = bhttp::Text(call.path);
-    const std::string date = FormatHttpDate(std::chrono::sys_seconds(std::chrono::seconds(WallNow())));
+    const std::string date =
+        FormatHttpDate(std::chrono::sys_seconds(std::chrono::seconds(WallNow() + call.date_offset)));
     request.headers.push_back({bhttp::Text("date"), bhttp::Text(date)});
     for (const auto& [name, value] : call.headers) request.headers.push_back({bhttp::Text(name), bhttp::Text(value)});
     request.content.assign(call.body.begin(), call.body.end());
@@ -483,6 +526,22 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   models.path = "/v1/models";
   InnerReply models_reply = client_->Call(std::move(models));
   EXPECT_NE(models_reply.inner_body.find("\"tiny\""), std::string::npos) << models_reply.inner_body;
+  // The same through a whole (not chunked) OHTTP message.
+  InnerReply whole = client_->CallWhole("/v1/models");
+  ASSERT_TRUE(whole.ok) << whole.error << " outer " << whole.outer_status;
+  EXPECT_EQ(whole.inner_status, 200u);
+  EXPECT_EQ(whole.inner_body, models_reply.inner_body);
+  // A Date more than 60 s off is refused inside OHTTP, as is an unknown inner path.
+  InnerCall stale;
+  stale.path = "/v1/models";
+  stale.date_offset = -120;
+  InnerReply stale_reply = client_->Call(std::move(stale));
+  ASSERT_TRUE(stale_reply.ok) << stale_reply.error;
+  EXPECT_EQ(stale_reply.inner_status, 400u);
+  EXPECT_NE(stale_reply.inner_body.find("stale_date"), std::string::npos) << stale_reply.inner_body;
+  InnerCall unknown;
+  unknown.path = "/v1/secrets";
+  EXPECT_EQ(client_->Call(std::move(unknown)).inner_status, 404u);
 
   // One streamed inference through the gateway to one of the three candidates.
   std::vector<Bytes> tokens = Tokens(3);
