@@ -104,6 +104,7 @@ struct InnerReply {
   bool ok = false;           // the OHTTP response authenticated to its final chunk
   std::string error;
   unsigned outer_status = 0;
+  bool incremental = false;  // the outer response said Incremental: ?1
   unsigned inner_status = 0;
   std::string inner_body;    // when the gateway answered itself (JSON)
   // /v1/infer: the node's sealed response, opened.
@@ -256,6 +257,7 @@ class GatewayClient {
       return reply;
     }
     reply.outer_status = head->status;
+    reply.incremental = head->header("Incremental").value_or("") == "?1";
     if (failed || head->status != 200) return reply;
     crypto::SecretBytes plain;
     Status s = response_reader.Finish(plain);
@@ -553,6 +555,7 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   EXPECT_TRUE(directory_.Lists(reply.answering_node));
   EXPECT_NE(reply.node_content.find("data: [DONE]"), std::string::npos) << reply.node_content;
   EXPECT_GT(reply.node_pieces, 1u) << "the completion arrived in one piece, not streamed";
+  EXPECT_TRUE(reply.incremental);
 
   // The same token again: refused before routing, as spent.
   InnerReply spent = Infer(configs, tokens[0]);

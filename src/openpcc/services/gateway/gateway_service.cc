@@ -132,6 +132,8 @@ class ChunkedSink final : public GatewayService::Sink {
   net::Awaitable<Status> Begin(unsigned status, std::string content_type) override {
     Result<crypto::SecretVector> head = encoder_.BeginResponse(MakeHead(status, content_type));
     if (!head.ok()) co_return std::move(head).error();
+    // draft-ietf-ohai-chunked-ohttp: the response is incremental; intermediaries must not buffer it.
+    if (Status h = res_.SetHeader("Incremental", "?1"); !h.ok()) co_return h;
     Status started = co_await res_.StartStream(200, kChunkedResponse);
     if (!started.ok()) co_return started;
     co_return co_await Emit(ByteView(head->data(), head->size()), false);
