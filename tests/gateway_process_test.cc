@@ -585,10 +585,24 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 401u);
 
+  // Deregistration: credential required, unknown ids named, a registered key removed.
+  const std::string victim = HexEncode(*wire::NodeIdOf(configs[2]));
+  net::ClientRequest anonymous_delete("DELETE", operator_url_ + "/v1/nodes/" + victim);
+  EXPECT_EQ((*http)->Fetch(anonymous_delete, "", 1 << 16)->status, 401u);
+  const std::string bearer = std::string("Bearer ") + kCredential;
+  net::ClientRequest unknown_delete("DELETE", operator_url_ + "/v1/nodes/" + std::string(64, 'a'),
+                                    {{"Authorization", bearer}});
+  EXPECT_EQ((*http)->Fetch(unknown_delete, "", 1 << 16)->status, 404u);
+  net::ClientRequest bad_delete("DELETE", operator_url_ + "/v1/nodes/xyz", {{"Authorization", bearer}});
+  EXPECT_EQ((*http)->Fetch(bad_delete, "", 1 << 16)->status, 400u);
+  net::ClientRequest good_delete("DELETE", operator_url_ + "/v1/nodes/" + victim, {{"Authorization", bearer}});
+  EXPECT_EQ((*http)->Fetch(good_delete, "", 1 << 16)->status, 204u);
+
   const std::string metrics = Metrics();
   EXPECT_GE(Counter(metrics, "openpcc_gateway_infer_completed_total"), 2u) << metrics;
   EXPECT_GE(Counter(metrics, "openpcc_gateway_tokens_refused_total"), 1u);
   EXPECT_GE(Counter(metrics, "openpcc_gateway_registrations_refused_total"), 1u);
+  EXPECT_GE(Counter(metrics, "openpcc_gateway_deregistrations_total"), 1u);  // nodes deregister old keys too
 
   // The gateway's log carries no token, credential or content.
   const std::string gateway_log = ReadText(dir_ / "gateway.log");
