@@ -280,6 +280,8 @@ int RunGateway(const Args& args) {
   });
   (*service)->Stop();
   (*operator_server)->Shutdown(std::chrono::milliseconds(0));
+  (*server)->Shutdown(std::chrono::milliseconds(0));
+  (*service)->ReleaseClient();  // before the server (and its io_context) is destroyed
   return status == 0 ? kExitOk : kExitFailure;
 }
 

@@ -318,6 +318,8 @@ void GatewayService::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void GatewayService::ReleaseClient() { client_.reset(); }
+
 std::optional<directory::DirectoryResponse> GatewayService::CurrentResponse() const {
   std::lock_guard lock(mu_);
   if (!current_) return std::nullopt;

@@ -111,7 +111,11 @@ class GatewayService {
 
   // Starts the epoch/health thread; `executor` is the public server's (for node clients).
   Status Start(boost::asio::any_io_executor executor);
+  // Stops the epoch/health thread (handlers keep working).
   void Stop();
+  // Drops the node client. Call after the public server shut down and before it is destroyed: the
+  // client's connections belong to that server's io_context.
+  void ReleaseClient();
 
   // The published directory of the current epoch, if any (tests).
   std::optional<directory::DirectoryResponse> CurrentResponse() const;
