@@ -67,7 +67,7 @@ class GatewayServiceTest : public ::testing::Test {
                     dir.token_keys.push_back({2, token_key_->public_key().SpkiRsaPss(), kStart - 100, kStart + 100'000});
                     dir.token_challenge = challenge_;
                     std::string body = dir.ToJson();
-                    co_await res.Send(200, body, tokens::kIssuerDirectoryMediaType);
+                    (void)co_await res.Send(200, body, tokens::kIssuerDirectoryMediaType);
                   });
     issuer_ = Serve(std::move(issuer));
 
@@ -80,7 +80,7 @@ class GatewayServiceTest : public ::testing::Test {
       added.checkpoint = "log.test\n1\nAAAA\n";
       added.inclusion_proofs = {{}};
       std::string text = FormatAddResponse(added);
-      co_await res.Send(200, text);
+      (void)co_await res.Send(200, text);
     });
     log_ = Serve(std::move(log));
 
@@ -95,7 +95,7 @@ class GatewayServiceTest : public ::testing::Test {
       // returning without Finish aborts the stream
     });
     node.Handle("GET", "/healthz", [](net::Request&, net::Response& res) -> net::Awaitable<void> {
-      co_await res.Send(200, "{}");
+      (void)co_await res.Send(200, "{}");
     });
     node_ = Serve(std::move(node));
 
