@@ -546,7 +546,7 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   EXPECT_EQ(client_->Call(std::move(unknown)).inner_status, 404u);
 
   // One streamed inference through the gateway to one of the three candidates.
-  std::vector<Bytes> tokens = Tokens(3);
+  std::vector<Bytes> tokens = Tokens(4);
   const auto configs = DirectoryConfigs();
   InnerReply reply = Infer(configs, tokens[0]);
   ASSERT_TRUE(reply.ok) << reply.error;
@@ -576,6 +576,22 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   ASSERT_TRUE(beside.ok) << beside.error;
   ASSERT_TRUE(beside.sealed_opened) << beside.error << beside.inner_body;
   EXPECT_EQ(beside.answering_node, *wire::NodeIdOf(configs[1]));
+
+  // /v1/attest: a fresh bundle from the named node over the client's nonce, paid with a token.
+  const Bytes nonce(32, 0x5c);
+  const std::string attest_body = "{\"nonce\":\"" + Base64UrlEncode(nonce) + "\",\"node_id\":\"" +
+                                  Base64UrlEncode(*wire::NodeIdOf(configs[0])) + "\"}";
+  InnerCall attest;
+  attest.method = "POST";
+  attest.path = "/v1/attest";
+  attest.headers = {{"authorization", tokens::FormatAuthorization(tokens[3])}, {"content-type", "application/json"}};
+  attest.body = ToBytes(attest_body);
+  InnerReply attested = client_->Call(std::move(attest));
+  ASSERT_TRUE(attested.ok) << attested.error;
+  EXPECT_EQ(attested.inner_status, 200u) << attested.inner_body;
+  EXPECT_NE(attested.inner_body.find(Base64UrlEncode(nonce)), std::string::npos);
+  EXPECT_NE(attested.inner_body.find(Base64UrlEncode(*wire::EncodeKeyConfig(configs[0]))), std::string::npos)
+      << "the bundle is not the named node's";
 
   // Registration with a wrong credential is refused.
   auto http = net::BlockingClient::Create({});
