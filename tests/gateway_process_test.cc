@@ -593,6 +593,31 @@ TEST_F(GatewayProcessTest, ServesALoggedDirectoryAndStreamsSealedInferenceEndToE
   EXPECT_NE(attested.inner_body.find(Base64UrlEncode(*wire::EncodeKeyConfig(configs[0]))), std::string::npos)
       << "the bundle is not the named node's";
 
+  // Admission under the gateway's policy: with the right credential, a bundle whose claims were
+  // changed after it was bound is refused, and so is a node URL that is not loopback.
+  {
+    boost::json::value bundle = boost::json::parse(attested.inner_body);
+    auto& models = bundle.as_object()["claims"].as_object()["models"].as_array();
+    ASSERT_FALSE(models.empty());
+    models[0].as_object()["sha256"] = std::string(64, 'f');
+    const int64_t now = WallNow();
+    auto registration = [&](const std::string& url) {
+      boost::json::object body{{"url", url}, {"epoch", now / kEpochSeconds}, {"not_before", now - 1},
+                               {"not_after", now + kEpochSeconds}, {"bundle", bundle}};
+      net::ClientRequest post("POST", operator_url_ + "/v1/nodes/register",
+                              {{"Authorization", std::string("Bearer ") + kCredential},
+                               {"Content-Type", "application/json"}});
+      return (*net::BlockingClient::Create({}))->Fetch(post, boost::json::serialize(body), 1 << 16);
+    };
+    auto tampered = registration(nodes_[0].url());
+    ASSERT_TRUE(tampered.ok());
+    EXPECT_EQ(tampered->status, 403u) << tampered->body;
+    EXPECT_NE(tampered->body.find("binding"), std::string::npos) << tampered->body;
+    auto remote = registration("http://203.0.113.7:7500");
+    ASSERT_TRUE(remote.ok());
+    EXPECT_NE(remote->body.find("not loopback"), std::string::npos) << remote->body;
+  }
+
   // Registration with a wrong credential is refused.
   auto http = net::BlockingClient::Create({});
   net::ClientRequest wrong("POST", operator_url_ + "/v1/nodes/register",
