@@ -11,6 +11,7 @@ int RunIssuer(const Args& args);
 int RunNode(const Args& args);
 int RunRelay(const Args& args);
 int RunUp(const Args& args);
+int RunGateway(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -32,6 +33,7 @@ const std::vector<Command>& AllCommands() {
        RunNode},
       {"relay", "Oblivious HTTP relay in front of one gateway (127.0.0.1:7100)", RunRelay},
       {"up", "Run the whole service on this machine (simulated TEE, tiny model by default)", RunUp},
+      {"gateway", "OHTTP gateway: node directory, token redemption, routing (127.0.0.1:7200)", RunGateway},
   };
   return commands;
 }
