@@ -49,6 +49,10 @@ struct UpFlags {
   int64_t engine_threads = 1;
   int64_t epoch_seconds = 3600;
   std::string log_level = "info";
+  bool ephemeral_ports = false;
+
+  // DESIGN §4's port for a role, or 0 (the system picks) with --ephemeral-ports.
+  std::string Listen(int port) const { return "127.0.0.1:" + std::to_string(ephemeral_ports ? 0 : port); }
 };
 
 std::string ReadText(const fs::path& path) {
@@ -208,6 +212,9 @@ int RunUp(const Args& args) {
   options.AddInt("nodes", &flags.nodes, "Inference nodes to start (clients need at least 3 in the directory).", 1, 8);
   options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
   options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
+  options.AddBool("ephemeral-ports", &flags.ephemeral_ports,
+                  "Every role on a free port the system picks instead of 7100-7600 (tests, or a second "
+                  "stack beside a running one); the banner shows where each listens.");
   options.AddString("log-level", &flags.log_level, "Log level of every child: debug, info, warning or error.", "LEVEL");
   options.AddNotes(
       "Children log to DIR/run/logs/ROLE.log; none of them logs prompts, completions or tokens.\n"
@@ -262,7 +269,7 @@ int RunUp(const Args& args) {
     tlog_args.push_back("--witness");
     tlog_args.push_back(witness_urls[static_cast<size_t>(i - 1)] + " " + (keys / ("witness-" + std::to_string(i) + ".vkey")).string());
   }
-  auto tlog = s.Start("tlog", tlog_args, "127.0.0.1:7400");
+  auto tlog = s.Start("tlog", tlog_args, flags.Listen(7400));
   if (!tlog.ok()) return Fail(tlog.error());
   const std::string log_url = "http://" + *tlog;
 
@@ -277,7 +284,7 @@ int RunUp(const Args& args) {
                                          "sim=" + HexEncode(*measurement), "--out", release_record.string()});
   if (!published.ok()) return Fail(published.error());
 
-  auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string()}, "127.0.0.1:7300");
+  auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string()}, flags.Listen(7300));
   if (!issuer.ok()) return Fail(issuer.error());
   auto account = s.RunStep("issuer-account", {"issuer", "admin", "create-account", "up", "--per-hour", "100000",
                                               "--per-day", "1000000", "--state-dir", (run / "issuer").string()});
@@ -304,14 +311,18 @@ int RunUp(const Args& args) {
   const std::string epoch = std::to_string(flags.epoch_seconds);
   Result<std::string> model_digest = flags.engine == "openai" ? FileSha256(flags.model) : Result<std::string>(std::string());
   if (!model_digest.ok()) return Fail(model_digest.error());
-  auto gateway = s.Start("gateway", {"gateway", "--operator-listen", "127.0.0.1:7201", "--state-dir",
+  auto gateway = s.Start("gateway", {"gateway", "--operator-listen", flags.Listen(7201), "--operator-ready-file",
+                                     (run / "gateway-operator.ready").string(), "--state-dir",
                                      (run / "gateway").string(), "--directory-key", (keys / "directory.key").string(),
                                      "--ohttp-key", (keys / "ohttp.key").string(), "--policy",
                                      (run / "policy.json").string(), "--registration-credential",
                                      (run / "registration-credential").string(), "--issuer", "http://" + *issuer,
                                      "--log", log_url, "--epoch-seconds", epoch, "--startup-wait", "20s"},
-                         "127.0.0.1:7200");
+                         flags.Listen(7200));
   if (!gateway.ok()) return Fail(gateway.error());
+  Result<std::string> operator_address = WaitForFile((run / "gateway-operator.ready").string(), 10s);
+  if (!operator_address.ok()) return Fail(operator_address.error());
+  std::fprintf(stderr, "  %-10s http://%s (operator)\n", "gateway", operator_address->c_str());
 
   for (int64_t i = 0; i < flags.nodes; ++i) {
     std::vector<std::string> node_args = {"node", "--engine", flags.engine, "--model-name", flags.model_name};
@@ -330,7 +341,7 @@ int RunUp(const Args& args) {
     }
     for (const std::string& a : std::vector<std::string>{"--platform", "sim", "--sim-root-dir", (run / "sim-root").string(),
         "--release", release_record.string(), "--log", log_url, "--log-key", log_vkey_file, "--threshold", "2",
-        "--gateway", "http://127.0.0.1:7201", "--registration-credential", (run / "registration-credential").string(),
+        "--gateway", "http://" + *operator_address, "--registration-credential", (run / "registration-credential").string(),
         "--epoch-length", epoch + "s"}) {
       node_args.push_back(a);
     }
@@ -338,10 +349,10 @@ int RunUp(const Args& args) {
       node_args.push_back("--witness");
       node_args.push_back((keys / ("witness-" + std::to_string(w) + ".vkey")).string());
     }
-    auto node = s.Start("node-" + std::to_string(i + 1), node_args, "127.0.0.1:" + std::to_string(7500 + i), 120s);
+    auto node = s.Start("node-" + std::to_string(i + 1), node_args, flags.Listen(7500 + static_cast<int>(i)), 120s);
     if (!node.ok()) return Fail(node.error());
   }
-  auto relay = s.Start("relay", {"relay", "--gateway", "http://" + *gateway + "/gateway"}, "127.0.0.1:7100");
+  auto relay = s.Start("relay", {"relay", "--gateway", "http://" + *gateway + "/gateway"}, flags.Listen(7100));
   if (!relay.ok()) return Fail(relay.error());
 
   std::fprintf(stderr,
