@@ -207,7 +207,8 @@ class NodeProcessTest : public ::testing::Test {
     if (node_) node_->Stop(10s);
   }
 
-  testing::SealedReply Chat(const std::string& content, int max_tokens, bool stream = true) {
+  testing::SealedReply Chat(const std::string& content, int max_tokens, bool stream = true,
+                            std::function<void()> on_piece = {}) {
     boost::json::object body;
     body["model"] = "tiny";
     body["stream"] = stream;
@@ -216,7 +217,7 @@ class NodeProcessTest : public ::testing::Test {
     body["messages"] = boost::json::array{boost::json::object{{"role", "user"}, {"content", content}}};
     auto sealed = testing::Seal({testing::CandidateFor(config_)}, {.body = boost::json::serialize(body), .date = ""});
     EXPECT_TRUE(sealed.ok());
-    return testing::Send(*client_, url_ + "/v1/infer", std::move(sealed).value());
+    return testing::Send(*client_, url_ + "/v1/infer", std::move(sealed).value(), std::move(on_piece));
   }
 
   static inline fs::path* suite_dir_ = nullptr;
@@ -286,14 +287,13 @@ TEST_F(NodeProcessTest, RegistersKeepsAliveAndDeregistersOnShutdown) {
 }
 
 TEST_F(NodeProcessTest, SigtermFinishesStreamsInFlight) {
-  std::atomic<bool> done{false};
+  std::atomic<size_t> pieces{0};
   testing::SealedReply reply;
-  std::thread request([&] {
-    reply = Chat("Write a long story.", 500);
-    done = true;
-  });
-  // Wait until tokens flow, then ask the node to stop.
-  std::this_thread::sleep_for(150ms);
+  std::thread request([&] { reply = Chat("Write a long story.", 500, true, [&] { ++pieces; }); });
+  // Wait until tokens flow (the role piece and one token), then ask the node to stop.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (pieces.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_GE(pieces.load(), 2u) << "no tokens flowed";
   node_->Signal(SIGTERM);
   request.join();
   EXPECT_TRUE(reply.opened) << reply.error;

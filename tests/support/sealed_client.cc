@@ -12,7 +12,8 @@ namespace bhttp = wire::bhttp;
 
 class ResponseCollector final : public bhttp::StreamVisitor {
  public:
-  explicit ResponseCollector(SealedReply& reply) : reply_(reply) {}
+  ResponseCollector(SealedReply& reply, std::function<void()> on_piece)
+      : reply_(reply), on_piece_(std::move(on_piece)) {}
   Status OnResponseHead(bhttp::ResponseHead head) override {
     reply_.inner_status = head.status;
     return OkStatus();
@@ -20,12 +21,14 @@ class ResponseCollector final : public bhttp::StreamVisitor {
   Status OnContent(ByteView piece) override {
     reply_.inner_content.append(reinterpret_cast<const char*>(piece.data()), piece.size());
     reply_.piece_times.push_back(std::chrono::steady_clock::now());
+    if (on_piece_) on_piece_();
     return OkStatus();
   }
   Status OnTrailers(bhttp::Fields) override { return OkStatus(); }
 
  private:
   SealedReply& reply_;
+  std::function<void()> on_piece_;
 };
 
 }  // namespace
@@ -67,7 +70,8 @@ Result<SealedCall> Seal(const std::vector<wire::SealedCandidate>& candidates, co
   return SealedCall{std::move(out), std::move(writer)};
 }
 
-SealedReply Send(net::BlockingClient& client, const std::string& url, SealedCall sealed) {
+SealedReply Send(net::BlockingClient& client, const std::string& url, SealedCall sealed,
+                 std::function<void()> on_piece) {
   SealedReply reply;
   Result<wire::SealedResponseReader> made = sealed.writer.MakeResponseReader();
   if (!made.ok()) {
@@ -76,7 +80,7 @@ SealedReply Send(net::BlockingClient& client, const std::string& url, SealedCall
   }
   wire::SealedResponseReader reader = std::move(made).value();
   bhttp::StreamDecoder decoder(bhttp::MessageKind::kResponse);
-  ResponseCollector collector(reply);
+  ResponseCollector collector(reply, std::move(on_piece));
   std::string outer;
   bool failed = false;
   net::ClientRequest request("POST", url,

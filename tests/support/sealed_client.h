@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,10 @@ struct SealedReply {
   std::string error;            // opening failed: why
 };
 
-// POSTs `sealed` to `url` (…/v1/infer) and opens the response as it streams.
-SealedReply Send(net::BlockingClient& client, const std::string& url, SealedCall sealed);
+// POSTs `sealed` to `url` (…/v1/infer) and opens the response as it streams; `on_piece`, when
+// set, is called (on the client's I/O thread) after each content piece arrived.
+SealedReply Send(net::BlockingClient& client, const std::string& url, SealedCall sealed,
+                 std::function<void()> on_piece = {});
 
 // The candidate for a node's KeyConfig (default suite: HKDF-SHA256, AES-256-GCM).
 wire::SealedCandidate CandidateFor(const wire::KeyConfig& config);
