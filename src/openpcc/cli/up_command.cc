@@ -1,7 +1,8 @@
 // `openpcc up`: the whole service on this machine, each role a child process of this one
 // (DESIGN §4): transparency log and three witnesses, a release of this very binary in the log,
 // the Privacy Pass issuer with one account, the gateway, N nodes on a simulated TEE with the
-// embedded llama engine, the relay, and the local OpenAI-compatible proxy.
+// embedded llama engine, the relay, and the local OpenAI-compatible proxy (with a client config
+// that trusts this run's directory key, log, witnesses and sim root).
 //
 // Everything listens on 127.0.0.1; user-facing roles on the default ports of DESIGN §4, the
 // witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
@@ -9,6 +10,7 @@
 // Stops every child on SIGINT/SIGTERM, and everything when one child exits on its own.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -198,7 +200,8 @@ int RunUp(const Args& args) {
       "Runs the whole OpenPCC service on this machine, every role as a child process on 127.0.0.1:\n"
       "a transparency log with three witnesses, a release of this binary published in it, the\n"
       "Privacy Pass issuer (one account), the gateway (7200, operator 7201), N nodes (7500...) on a\n"
-      "simulated TEE serving the model with the embedded llama engine, and the relay (7100).\n"
+      "simulated TEE serving the model with the embedded llama engine, the relay (7100) and the\n"
+      "local OpenAI-compatible proxy (7600), configured to trust exactly this deployment.\n"
       "The simulated TEE is for development only: its reports are signed by a software root made\n"
       "for this run, and every verification output says 'simulated'. Ctrl-C stops everything.");
   options.AddString("dir", &flags.dir, "Keys, the generated model and the run state (default: STATE-DIR/up).", "DIR");
@@ -209,7 +212,7 @@ int RunUp(const Args& args) {
                     "llama-server or vLLM on loopback).", "NAME");
   options.AddString("upstream", &flags.upstream, "openai: the upstream's base URL (loopback).", "URL");
   options.AddString("upstream-model", &flags.upstream_model, "openai: the model name the upstream knows (default: --model-name).", "NAME");
-  options.AddInt("nodes", &flags.nodes, "Inference nodes to start (clients need at least 3 in the directory).", 1, 8);
+  options.AddInt("nodes", &flags.nodes, "Inference nodes to start. Clients require N_min = 3 nodes in the directory; with fewer, this run's client config lowers N_min to match (development only).", 1, 8);
   options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
   options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
   options.AddBool("ephemeral-ports", &flags.ephemeral_ports,
@@ -355,11 +358,31 @@ int RunUp(const Args& args) {
   auto relay = s.Start("relay", {"relay", "--gateway", "http://" + *gateway + "/gateway"}, flags.Listen(7100));
   if (!relay.ok()) return Fail(relay.error());
 
+  // The local proxy is a client like any other: it trusts the directory key, the log and its
+  // witnesses, and the sim root of this run, and pays with tokens of the account made above.
+  auto directory_pub = services::ReadEd25519PublicKey(keys / "directory.pub");
+  if (!directory_pub.ok()) return Fail(directory_pub.error());
+  const fs::path client_dir = run / "client";
+  fs::create_directories(client_dir / "state", ec);
+  boost::json::object client_config{{"relay_url", "http://" + *relay + "/"},
+                                    {"issuer_url", "http://" + *issuer},
+                                    {"api_key_file", (run / "api-key").string()},
+                                    {"directory_key", HexEncode(directory_pub->bytes())},
+                                    {"bundle_policy", (run / "policy.json").string()},
+                                    {"min_nodes", std::min<int64_t>(3, flags.nodes)},
+                                    {"state_dir", (client_dir / "state").string()}};
+  std::ofstream(client_dir / "client.json") << boost::json::serialize(client_config) << "\n";
+  auto proxy = s.Start("proxy", {"proxy", "--client-config", (client_dir / "client.json").string()}, flags.Listen(7600));
+  if (!proxy.ok()) return Fail(proxy.error());
+
   std::fprintf(stderr,
                "\nOpenPCC is up (simulated TEE: for development only). The gateway publishes the first node\n"
-               "directory about 20 s after it started. API key for the issuer: %s (0600).\n"
+               "directory about 20 s after it started; until then the proxy answers 503.\n"
+               "  OpenAI-compatible endpoint: http://%s/v1   (model \"%s\")\n"
+               "  try:  openpcc chat --client-config %s \"Hello\"\n"
                "Logs: %s. Ctrl-C stops everything.\n",
-               (run / "api-key").string().c_str(), (run / "logs").string().c_str());
+               proxy->c_str(), flags.model_name.c_str(), (client_dir / "client.json").string().c_str(),
+               (run / "logs").string().c_str());
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
