@@ -15,6 +15,7 @@
 #include "openpcc/attest/bundle_builder.h"
 #include "openpcc/attest/collect/collectors.h"
 #include "openpcc/attest/sim/sim.h"
+#include "openpcc/crypto/blind_rsa.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/x509.h"
 #include "openpcc/directory/directory_response.h"
@@ -41,6 +42,12 @@ inline wire::KeyConfig GatewayConfig(uint8_t key_id = 1) {
   return c;
 }
 
+// One token key for every test of the process (RSA generation is slow).
+inline const crypto::BlindRsaPrivateKey& TokenKey() {
+  static const crypto::BlindRsaPrivateKey key = crypto::BlindRsaPrivateKey::Generate(2048).value();
+  return key;
+}
+
 class Deployment {
  public:
   explicit Deployment(size_t nodes = 3) : directory_key_(attest::testing::Key(5)) {
@@ -57,7 +64,7 @@ class Deployment {
     directory_.k = 3;
     directory_.service = "openpcc.test";
     directory_.token_challenge = Bytes{0, 2, 0, 5, 'i', 's', 's', 'u', 'e'};
-    directory_.token_keys = {{2, Bytes(300, 0x30), directory_.not_before - 10, directory_.not_after + 10}};
+    directory_.token_keys = {{2, TokenKey().public_key().SpkiRsaPss(), directory_.not_before - 10, directory_.not_after + 10}};
     directory_.ohttp_configs = {*wire::EncodeKeyConfig(GatewayConfig())};
     for (const Bytes& kc : key_configs_) {
       directory_.models[kModel].push_back({*wire::NodeIdOf(*wire::ParseKeyConfig(kc)), kc, "sim"});
