@@ -178,7 +178,7 @@ TEST_F(ClientTest, DirectoryBelowNMinIsRefusedByName) {
   EXPECT_EQ(trusted.error().message().find("model: model tiny-llama has 2 nodes"), 0u) << trusted.error().message();
 }
 
-class Discard final : public ResponseSink {
+class Discard final : public AnswerSink {
  public:
   Status OnHead(const InnerResponseHead&) override { return OkStatus(); }
   Status OnContent(ByteView) override { return OkStatus(); }

@@ -1,6 +1,7 @@
 #include "openpcc/client/client.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -68,12 +69,16 @@ std::string ModelOf(std::string_view body) {
   return std::string(model->as_string());
 }
 
-// Counts what reached the caller, so that a call is retried only if nothing did.
+// Counts what reached the caller, so that a call is retried only if nothing did; tells the caller
+// which node answers before the engine's head.
 class CountingSink final : public ResponseSink {
  public:
-  explicit CountingSink(ResponseSink& inner) : inner_(inner) {}
+  using Verify = std::function<Result<VerificationReport>()>;
+  CountingSink(AnswerSink& inner, Verify verify) : inner_(inner), verify_(std::move(verify)) {}
   Status OnHead(const InnerResponseHead& head) override {
     started_ = true;
+    OPENPCC_ASSIGN_OR_RETURN(VerificationReport report, verify_());
+    OPENPCC_RETURN_IF_ERROR(inner_.OnVerified(report));
     return inner_.OnHead(head);
   }
   Status OnContent(ByteView piece) override {
@@ -83,7 +88,8 @@ class CountingSink final : public ResponseSink {
   bool started() const { return started_; }
 
  private:
-  ResponseSink& inner_;
+  AnswerSink& inner_;
+  Verify verify_;
   bool started_ = false;
 };
 
@@ -389,7 +395,7 @@ Result<size_t> Client::TickWallet() {
 size_t Client::tokens() const { return wallet_->size(); }
 std::optional<sys_seconds> Client::scheduled_refill() const { return wallet_->scheduled_refill(); }
 
-Result<VerificationReport> Client::Call(const EngineRequest& request, ResponseSink& engine) {
+Result<VerificationReport> Client::Call(const EngineRequest& request, AnswerSink& engine) {
   const std::string model = ModelOf(request.body);
   if (model.empty()) return Error(ErrorCode::kInvalidArgument, "request: the body must be a JSON object naming a model");
   OPENPCC_ASSIGN_OR_RETURN(TrustedDirectory trusted, Bootstrap(model));
@@ -412,16 +418,24 @@ Result<VerificationReport> Client::Call(const EngineRequest& request, ResponseSi
       if (auto at = wallet_->scheduled_refill()) when = "; next refill in " + std::to_string((*at - now).count()) + " s";
       return Error(token.error().code(), "wallet: " + token.error().message() + when);
     }
-    CountingSink counting(engine);
-    OPENPCC_ASSIGN_OR_RETURN(std::unique_ptr<SealedResponseSink> sink, call.OpenResponse(counting));
-    Status sent = transport_->Stream(gateway, call.GatewayRequest(*token), *sink);
-    if (sent.ok()) sent = sink->Finish();
-    if (sent.ok()) {
-      const TrustedNode* node = trusted.Find(sink->node_id());
-      if (node == nullptr) return Error(ErrorCode::kUnknownKey, "sealed response: the answering node is not in the directory");
+    SealedResponseSink* sealed = nullptr;
+    auto report_for = [&]() -> Result<VerificationReport> {
+      const TrustedNode* node = trusted.Find(sealed->node_id());
+      if (node == nullptr) {
+        return Error(ErrorCode::kUnknownKey, "sealed response: the answering node is not in the directory");
+      }
       VerificationReport report = ReportFor(trusted, *node, now);
       report.candidates = candidates.size();
       report.attempts = attempt;
+      return report;
+    };
+    CountingSink counting(engine, report_for);
+    OPENPCC_ASSIGN_OR_RETURN(std::unique_ptr<SealedResponseSink> sink, call.OpenResponse(counting));
+    sealed = sink.get();
+    Status sent = transport_->Stream(gateway, call.GatewayRequest(*token), *sink);
+    if (sent.ok()) sent = sink->Finish();
+    if (sent.ok()) {
+      OPENPCC_ASSIGN_OR_RETURN(VerificationReport report, report_for());
       std::lock_guard lock(mu_);
       last_ = report;
       return report;
@@ -432,14 +446,14 @@ Result<VerificationReport> Client::Call(const EngineRequest& request, ResponseSi
   return last_error;
 }
 
-Result<VerificationReport> Client::Chat(std::string body, ResponseSink& engine) {
+Result<VerificationReport> Client::Chat(std::string body, AnswerSink& engine) {
   EngineRequest r;
   r.path = "/v1/chat/completions";
   r.body = std::move(body);
   return Call(r, engine);
 }
 
-Result<VerificationReport> Client::Complete(std::string body, ResponseSink& engine) {
+Result<VerificationReport> Client::Complete(std::string body, AnswerSink& engine) {
   EngineRequest r;
   r.path = "/v1/completions";
   r.body = std::move(body);

@@ -105,6 +105,17 @@ struct VerificationReport {
 VerificationReport ReportFor(const TrustedDirectory& directory, const TrustedNode& node,
                              std::chrono::sys_seconds now);
 
+// The caller's side of a call: before the engine's head, which node answers and how it was
+// verified (the proxy puts it in its response headers); then the head and content as they
+// authenticate.
+class AnswerSink : public ResponseSink {
+ public:
+  virtual Status OnVerified(const VerificationReport& report) {
+    (void)report;
+    return OkStatus();
+  }
+};
+
 // The operations the proxy and chat need.
 class InferenceClient {
  public:
@@ -112,7 +123,7 @@ class InferenceClient {
   // Sends `request` (an OpenAI request; its JSON body names the model) through the confidential
   // path; the engine's head and content go to `engine` as they authenticate. OK only after the
   // whole answer authenticated.
-  virtual Result<VerificationReport> Call(const EngineRequest& request, ResponseSink& engine) = 0;
+  virtual Result<VerificationReport> Call(const EngineRequest& request, AnswerSink& engine) = 0;
   // The gateway's GET /v1/models body (OpenAI list JSON), through OHTTP.
   virtual Result<std::string> Models() = 0;
   virtual std::optional<VerificationReport> LastVerification() const = 0;
@@ -126,9 +137,9 @@ class Client final : public InferenceClient {
   // Keys, directory and trust for `model` (done by Call when needed). `observer` sees each check.
   Result<TrustedDirectory> Bootstrap(std::string_view model, const TrustObserver* observer = nullptr);
 
-  Result<VerificationReport> Call(const EngineRequest& request, ResponseSink& engine) override;
-  Result<VerificationReport> Chat(std::string body, ResponseSink& engine);      // /v1/chat/completions
-  Result<VerificationReport> Complete(std::string body, ResponseSink& engine);  // /v1/completions
+  Result<VerificationReport> Call(const EngineRequest& request, AnswerSink& engine) override;
+  Result<VerificationReport> Chat(std::string body, AnswerSink& engine);      // /v1/chat/completions
+  Result<VerificationReport> Complete(std::string body, AnswerSink& engine);  // /v1/completions
   Result<std::string> Models() override;
   std::optional<VerificationReport> LastVerification() const override;
 
