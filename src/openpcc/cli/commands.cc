@@ -10,6 +10,8 @@ int RunWitness(const Args& args);
 int RunIssuer(const Args& args);
 int RunNode(const Args& args);
 int RunRelay(const Args& args);
+int RunProxy(const Args& args);
+int RunChat(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -30,6 +32,8 @@ const std::vector<Command>& AllCommands() {
       {"node", "Run a confidential inference node (llama.cpp or an OpenAI-compatible upstream)",
        RunNode},
       {"relay", "Oblivious HTTP relay in front of one gateway (127.0.0.1:7100)", RunRelay},
+      {"proxy", "Local OpenAI-compatible server over the confidential path (127.0.0.1:7600)", RunProxy},
+      {"chat", "Chat through the confidential path: one-shot `chat \"prompt\"` or interactive", RunChat},
   };
   return commands;
 }
