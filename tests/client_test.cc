@@ -7,10 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "client_trust_test_util.h"
 #include "openpcc/client/client.h"
+#include "openpcc/crypto/kem.h"
 #include "openpcc/tlog/tiles.h"
+#include "openpcc/tokens/auth_scheme.h"
+#include "openpcc/tokens/issuance.h"
+#include "openpcc/wire/bhttp.h"
+#include "openpcc/wire/sealed.h"
 #include "support/ohttp_gateway.h"
 
 namespace openpcc::client {
@@ -195,6 +201,213 @@ TEST_F(ClientTest, CallsNeedAModelAndATokenBeforeReachingTheGateway) {
   EXPECT_EQ(no_token.error().message().find("wallet: "), 0u) << no_token.error().message();
   EXPECT_EQ(std::find(paths_.begin(), paths_.end(), "/v1/infer"), paths_.end());
   EXPECT_FALSE(client->LastVerification().has_value());
+}
+
+// ---- Whole calls: real nodes (sealed), real tokens, the retry rule -------------------------------
+
+wire::NodeKey MakeNodeKey() {
+  crypto::SoftwareDhKey dh = crypto::SoftwareDhKey::Generate(crypto::KemId::kX25519HkdfSha256).value();
+  wire::KeyConfig config;
+  config.key_id = 1;
+  config.kem = crypto::KemId::kX25519HkdfSha256;
+  config.public_key = ToBytes(dh.public_key());
+  config.suites = {{crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes256Gcm}};
+  return wire::MakeNodeKey(config, std::make_shared<crypto::SoftwareDhKey>(std::move(dh))).value();
+}
+
+std::vector<wire::NodeKey> NodeKeys() {
+  std::vector<wire::NodeKey> keys;
+  for (int i = 0; i < 4; ++i) keys.push_back(MakeNodeKey());
+  return keys;
+}
+
+std::vector<Bytes> ConfigsOf(const std::vector<wire::NodeKey>& keys) {
+  std::vector<Bytes> out;
+  for (const wire::NodeKey& k : keys) out.push_back(*wire::EncodeKeyConfig(k.config));
+  return out;
+}
+
+class InProcessIssuer final : public TokenSource {
+ public:
+  Result<std::vector<tokens::TokenVerificationKey>> Keys(const std::vector<tokens::TokenKeyId>&) override {
+    return std::vector<tokens::TokenVerificationKey>{testing::TokenIssuerKey().Verification()};
+  }
+  tokens::TokenFetcher Fetcher() override {
+    return [](const std::vector<tokens::TokenRequest>& requests)
+               -> Result<std::vector<std::optional<tokens::TokenResponse>>> {
+      std::vector<std::optional<tokens::TokenResponse>> out;
+      for (const tokens::TokenRequest& r : requests) {
+        OPENPCC_ASSIGN_OR_RETURN(tokens::TokenResponse response,
+                                 tokens::IssueTokenResponse(*testing::TokenIssuerKey().key, r));
+        out.push_back(std::move(response));
+      }
+      return out;
+    };
+  }
+};
+
+class Collect final : public AnswerSink {
+ public:
+  Status OnVerified(const VerificationReport& report) override {
+    verified = report;
+    return OkStatus();
+  }
+  Status OnHead(const InnerResponseHead& head) override {
+    status = head.status;
+    return OkStatus();
+  }
+  Status OnContent(ByteView piece) override {
+    body.append(AsChars(piece));
+    return OkStatus();
+  }
+  std::optional<VerificationReport> verified;
+  unsigned status = 0;
+  std::string body;
+};
+
+enum class Fault { kNone, kFirstAttemptRefused, kCutAfterContent };
+
+class CallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    deployment_.directory().ohttp_configs = {*wire::EncodeKeyConfig(gateway_.config())};
+    deployment_.directory().k = 2;
+    response_ = deployment_.Publish();
+    Write(dir_.path() / "policy.json", deployment_.PolicyText());
+    Write(dir_.path() / "sim-root.pem", deployment_.root().CertificatePem());
+    Write(dir_.path() / "client.json",
+          ConfigText(gateway_.url("/gateway"), gateway_.url("/ohttp-keys"),
+                     HexEncode(deployment_.directory_key().public_key().bytes())));
+    auto config = ClientConfig::Load(dir_.path() / "client.json");
+    ASSERT_TRUE(config.ok()) << config.error().message();
+    auto client = Client::Create(std::move(*config), clock_, std::make_unique<InProcessIssuer>());
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    client_ = std::move(*client);
+    ASSERT_TRUE(client_->Bootstrap(testing::kModel).ok());
+    // The wallet refills at a random instant within a minute of finding itself empty.
+    for (int i = 0; i < 120 && client_->tokens() == 0; ++i) {
+      ASSERT_TRUE(client_->TickWallet().ok());
+      if (client_->tokens() == 0) clock_.Advance(std::chrono::milliseconds(1000));
+    }
+    ASSERT_GT(client_->tokens(), 0u);
+  }
+
+  openpcc::testing::GatewayInnerReply Serve(const openpcc::testing::GatewayInnerRequest& r) {
+    std::lock_guard lock(mu_);
+    openpcc::testing::GatewayInnerReply reply;
+    if (r.path == "/v1/directory") {
+      reply.pieces = {response_.Encode()};
+      return reply;
+    }
+    if (r.path.starts_with("/v1/tlog/")) {
+      auto tile = tlog::ParseTilePath(r.path.substr(9));
+      std::vector<Bytes> entries = deployment_.log().entries();
+      std::vector<Bytes> slice(entries.begin() + static_cast<ptrdiff_t>(tile->index * tlog::kTileWidth),
+                               entries.begin() + static_cast<ptrdiff_t>(tile->index * tlog::kTileWidth + tile->width));
+      reply.pieces = {std::string(AsChars(*tlog::EncodeEntryBundle(slice)))};
+      return reply;
+    }
+    if (r.path != "/v1/infer") {
+      reply.status = 404;
+      return reply;
+    }
+    ++infer_calls_;
+    auto token = tokens::ParseAuthorization(r.header("authorization"));
+    tokens_seen_.insert(token.ok() ? HexEncode(*token) : "bad");
+    // Which nodes can open this request: the candidates it was sealed to.
+    std::set<Bytes> openers;
+    std::optional<wire::SealedRequestReader> opened;
+    crypto::SecretVector plain_all;
+    for (const wire::NodeKey& node : nodes_) {
+      wire::SealedRequestReader reader({node});
+      crypto::SecretBytes plain, last;
+      if (!reader.Push(AsBytes(r.body), plain).ok() || !reader.Finish(last).ok()) continue;
+      openers.insert(node.node_id);
+      if (!opened) {
+        plain_all.assign(plain.data(), plain.data() + plain.size());
+        plain_all.insert(plain_all.end(), last.data(), last.data() + last.size());
+        opened.emplace(std::move(reader));
+      }
+    }
+    candidate_sets_.push_back(openers);
+    if (fault_ == Fault::kFirstAttemptRefused && infer_calls_ == 1) {
+      reply.status = 502;
+      reply.headers = {{"content-type", "application/json"}};
+      reply.pieces = {R"({"error":{"message":"node failed","type":"api_error","code":"bad_gateway"}})"};
+      return reply;
+    }
+    auto inner = wire::bhttp::DecodeRequest(ByteView(plain_all.data(), plain_all.size()));
+    EXPECT_TRUE(inner.ok());
+    wire::bhttp::Response response;
+    response.status = 200;
+    response.headers.push_back({wire::bhttp::Text("content-type"), wire::bhttp::Text("text/event-stream")});
+    const std::string text =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"hello\"}}]}\n\ndata: [DONE]\n\n";
+    response.content.assign(text.begin(), text.end());
+    auto encoded = wire::bhttp::EncodeResponse(response);
+    Bytes sealed;
+    auto writer = opened->MakeResponseWriter(sealed);
+    const ByteView all(encoded->data(), encoded->size());
+    EXPECT_TRUE(writer->Write(all.subspan(0, all.size() - 10), sealed).ok());
+    EXPECT_TRUE(writer->Finish(all.subspan(all.size() - 10), sealed).ok());
+    std::string bytes(AsChars(sealed));
+    if (fault_ == Fault::kCutAfterContent) bytes.resize(bytes.size() - 20);  // inside the final chunk
+    reply.headers = {{"content-type", "application/openpcc-sealed-response"}};
+    reply.pieces = {bytes};
+    return reply;
+  }
+
+  std::vector<wire::NodeKey> nodes_ = NodeKeys();
+  Deployment deployment_{4, ConfigsOf(nodes_)};
+  TempDir dir_;
+  ManualClock clock_{TestTime() + seconds(60)};
+  std::mutex mu_;
+  directory::DirectoryResponse response_;
+  Fault fault_ = Fault::kNone;
+  int infer_calls_ = 0;
+  std::set<std::string> tokens_seen_;
+  std::vector<std::set<Bytes>> candidate_sets_;
+  openpcc::testing::OhttpTestGateway gateway_{[this](const auto& r) { return Serve(r); }};
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(CallTest, AnswerStreamsFromAVerifiedCandidate) {
+  Collect sink;
+  auto report = client_->Chat(R"({"model":"tiny-llama","stream":true,"messages":[]})", sink);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(sink.status, 200u);
+  EXPECT_NE(sink.body.find("hello"), std::string::npos);
+  ASSERT_TRUE(sink.verified.has_value());
+  EXPECT_EQ(sink.verified->node_id, report->node_id);
+  EXPECT_EQ(report->platform, "sim");
+  EXPECT_EQ(report->candidates, 2u);  // K = 2 of 4
+  EXPECT_EQ(report->attempts, 1);
+  ASSERT_EQ(candidate_sets_.size(), 1u);
+  EXPECT_EQ(candidate_sets_[0].size(), 2u);
+  EXPECT_TRUE(candidate_sets_[0].count(report->node_id));
+  ASSERT_TRUE(client_->LastVerification().has_value());
+  EXPECT_EQ(client_->LastVerification()->node_id, report->node_id);
+}
+
+TEST_F(CallTest, AFailureBeforeTheAnswerIsRetriedOnceToTheSameCandidates) {
+  fault_ = Fault::kFirstAttemptRefused;
+  Collect sink;
+  auto report = client_->Chat(R"({"model":"tiny-llama","stream":true,"messages":[]})", sink);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(report->attempts, 2);
+  ASSERT_EQ(candidate_sets_.size(), 2u);
+  EXPECT_EQ(candidate_sets_[0], candidate_sets_[1]);  // re-sealed to the same candidates
+  EXPECT_EQ(tokens_seen_.size(), 2u);                 // with a new token
+}
+
+TEST_F(CallTest, ATruncatedAnswerIsAnErrorAndNotRetried) {
+  fault_ = Fault::kCutAfterContent;
+  Collect sink;
+  auto report = client_->Chat(R"({"model":"tiny-llama","stream":true,"messages":[]})", sink);
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(sink.body.find("hello"), std::string::npos);  // content reached the caller first
+  EXPECT_EQ(infer_calls_, 1);
+  EXPECT_FALSE(client_->LastVerification().has_value());
 }
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include "openpcc/attest/sim/sim.h"
 #include "openpcc/crypto/blind_rsa.h"
 #include "openpcc/crypto/hash.h"
+#include "openpcc/tokens/key_set.h"
+#include "openpcc/tokens/token.h"
 #include "openpcc/crypto/x509.h"
 #include "openpcc/directory/directory_response.h"
 #include "openpcc/directory/node_directory.h"
@@ -42,29 +44,38 @@ inline wire::KeyConfig GatewayConfig(uint8_t key_id = 1) {
   return c;
 }
 
-// One token key for every test of the process (RSA generation is slow).
-inline const crypto::BlindRsaPrivateKey& TokenKey() {
-  static const crypto::BlindRsaPrivateKey key = crypto::BlindRsaPrivateKey::Generate(2048).value();
+// One token issuer key for every test of the process (RSA generation is slow).
+inline const tokens::IssuerKey& TokenIssuerKey() {
+  static const tokens::IssuerKey key =
+      tokens::IssuerKey::Make(crypto::BlindRsaPrivateKey::Generate(2048).value(),
+                              {TestTime() - std::chrono::hours(1), TestTime() + std::chrono::hours(10),
+                               TestTime() + std::chrono::hours(20)})
+          .value();
   return key;
 }
 
 class Deployment {
  public:
-  explicit Deployment(size_t nodes = 3) : directory_key_(attest::testing::Key(5)) {
+  // `key_configs`: the nodes' configs (default: `nodes` random ones, for which no private key exists).
+  explicit Deployment(size_t nodes = 3, std::vector<Bytes> key_configs = {})
+      : directory_key_(attest::testing::Key(5)), key_configs_(std::move(key_configs)) {
     const sys_seconds t = TestTime();
     root_ = std::make_unique<attest::sim::SimRoot>(*attest::sim::SimRoot::Generate("client test", t - std::chrono::hours(24)));
     signer_ = std::make_shared<attest::sim::SimSigner>(*attest::sim::SimSigner::Create(*root_, t - std::chrono::hours(1)));
     tlog::ReleaseManifest manifest = attest::testing::BaseManifest("1.0.0");
     manifest.sim = tlog::SimReference{{TestMeasurement()}};
     release_index_ = log_.AppendManifest(manifest);
-    for (size_t i = 0; i < nodes; ++i) key_configs_.push_back(attest::testing::RandomKeyConfig());
+    if (key_configs_.empty()) {
+      for (size_t i = 0; i < nodes; ++i) key_configs_.push_back(attest::testing::RandomKeyConfig());
+    }
     directory_.epoch = 1;
     directory_.not_before = static_cast<int64_t>(UnixOf(t)) - 60;
     directory_.not_after = directory_.not_before + 3600;
     directory_.k = 3;
     directory_.service = "openpcc.test";
-    directory_.token_challenge = Bytes{0, 2, 0, 5, 'i', 's', 's', 'u', 'e'};
-    directory_.token_keys = {{2, TokenKey().public_key().SpkiRsaPss(), directory_.not_before - 10, directory_.not_after + 10}};
+    directory_.token_challenge =
+        *tokens::TokenChallenge{tokens::kTokenTypeBlindRsa, "issuer.test", {}, "openpcc.test"}.Encode();
+    directory_.token_keys = {{2, TokenIssuerKey().key->public_key().SpkiRsaPss(), directory_.not_before - 10, directory_.not_after + 10}};
     directory_.ohttp_configs = {*wire::EncodeKeyConfig(GatewayConfig())};
     for (const Bytes& kc : key_configs_) {
       directory_.models[kModel].push_back({*wire::NodeIdOf(*wire::ParseKeyConfig(kc)), kc, "sim"});
@@ -129,10 +140,10 @@ class Deployment {
  private:
   attest::testing::TestLog log_;
   crypto::Ed25519PrivateKey directory_key_;
+  std::vector<Bytes> key_configs_;
   std::unique_ptr<attest::sim::SimRoot> root_;
   std::shared_ptr<attest::sim::SimSigner> signer_;
   uint64_t release_index_ = 0;
-  std::vector<Bytes> key_configs_;
   directory::NodeDirectory directory_;
 };
 

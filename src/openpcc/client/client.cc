@@ -93,6 +93,18 @@ class CountingSink final : public ResponseSink {
   bool started_ = false;
 };
 
+class IssuerTokenSource final : public TokenSource {
+ public:
+  explicit IssuerTokenSource(std::unique_ptr<tokens::IssuerClient> issuer) : issuer_(std::move(issuer)) {}
+  Result<std::vector<tokens::TokenVerificationKey>> Keys(const std::vector<tokens::TokenKeyId>& allowed) override {
+    return issuer_->FetchAllowedKeys(allowed);
+  }
+  tokens::TokenFetcher Fetcher() override { return issuer_->Fetcher(); }
+
+ private:
+  std::unique_ptr<tokens::IssuerClient> issuer_;
+};
+
 }  // namespace
 
 Result<ClientConfig> ClientConfig::Parse(std::string_view json_text, const std::filesystem::path& base_dir) {
@@ -186,7 +198,8 @@ VerificationReport ReportFor(const TrustedDirectory& directory, const TrustedNod
   return r;
 }
 
-Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock& clock) {
+Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock& clock,
+                                               std::unique_ptr<TokenSource> tokens) {
   std::unique_ptr<Client> c(new Client(std::move(config), clock));
   const ClientConfig& cfg = c->config_;
   OPENPCC_ASSIGN_OR_RETURN(Bytes policy_text, ReadSmallFile(cfg.bundle_policy, attest::kMaxPolicyBytes, "bundle_policy"));
@@ -215,15 +228,19 @@ Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock&
   transport.relay_url = cfg.relay_url;
   OPENPCC_ASSIGN_OR_RETURN(c->transport_, OhttpTransport::Create(std::move(transport)));
 
-  OPENPCC_ASSIGN_OR_RETURN(Bytes api_key, ReadSmallFile(cfg.api_key_file, 4096, "api_key_file"));
-  std::string_view trimmed = AsChars(api_key);
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == ' ')) {
-    trimmed.remove_suffix(1);
+  if (tokens != nullptr) {
+    c->issuer_ = std::move(tokens);
+  } else {
+    OPENPCC_ASSIGN_OR_RETURN(Bytes api_key, ReadSmallFile(cfg.api_key_file, 4096, "api_key_file"));
+    std::string_view trimmed = AsChars(api_key);
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == ' ')) {
+      trimmed.remove_suffix(1);
+    }
+    auto issuer = tokens::IssuerClient::Create(cfg.issuer_url, crypto::SecretString(trimmed.begin(), trimmed.end()));
+    crypto::Wipe(api_key);
+    if (!issuer.ok()) return Staged("config: issuer_url", issuer.error());
+    c->issuer_ = std::make_unique<IssuerTokenSource>(std::move(*issuer));
   }
-  auto issuer = tokens::IssuerClient::Create(cfg.issuer_url, crypto::SecretString(trimmed.begin(), trimmed.end()));
-  crypto::Wipe(api_key);
-  if (!issuer.ok()) return Staged("config: issuer_url", issuer.error());
-  c->issuer_ = std::move(*issuer);
 
   std::error_code ec;
   std::filesystem::create_directories(cfg.state_dir, ec);
@@ -381,7 +398,7 @@ Result<size_t> Client::TickWallet() {
     if (issuer_keys_.empty()) {
       // The issuer's keys, restricted to the logged ones; fetched lazily so that bootstrap does not
       // depend on the issuer being reachable.
-      auto fetched = issuer_->FetchAllowedKeys(allowed_keys_);
+      auto fetched = issuer_->Keys(allowed_keys_);
       if (!fetched.ok()) return Staged("wallet: issuer keys", fetched.error());
       issuer_keys_ = std::move(*fetched);
     }

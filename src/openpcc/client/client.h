@@ -129,9 +129,21 @@ class InferenceClient {
   virtual std::optional<VerificationReport> LastVerification() const = 0;
 };
 
+// Where the wallet's tokens come from: the issuer over HTTP (IssuerClient) in production; tests
+// substitute an in-process issuer.
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  // The issuer's current keys among `allowed` (the logged ones).
+  virtual Result<std::vector<tokens::TokenVerificationKey>> Keys(const std::vector<tokens::TokenKeyId>& allowed) = 0;
+  virtual tokens::TokenFetcher Fetcher() = 0;
+};
+
 class Client final : public InferenceClient {
  public:
-  static Result<std::unique_ptr<Client>> Create(ClientConfig config, const Clock& clock);
+  // `tokens`: null for the configured issuer (issuer_url + api_key_file).
+  static Result<std::unique_ptr<Client>> Create(ClientConfig config, const Clock& clock,
+                                                std::unique_ptr<TokenSource> tokens = nullptr);
   ~Client() override;
 
   // Keys, directory and trust for `model` (done by Call when needed). `observer` sees each check.
@@ -161,7 +173,7 @@ class Client final : public InferenceClient {
   TrustObserver observer_;
   std::unique_ptr<OhttpTransport> transport_;
   std::unique_ptr<DirectoryTrust> trust_;
-  std::unique_ptr<tokens::IssuerClient> issuer_;
+  std::unique_ptr<TokenSource> issuer_;
   std::unique_ptr<tokens::Wallet> wallet_;
 
   mutable std::mutex mu_;  // everything below
