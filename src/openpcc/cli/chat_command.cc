@@ -2,6 +2,7 @@
 // confidential path, streaming to the terminal. Exits non-zero when an answer is refused or
 // truncated (the final sealed chunk did not authenticate).
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -113,6 +114,7 @@ int RunChat(const Args& args) {
   int64_t max_tokens = 512;
   std::chrono::milliseconds token_wait{120'000};
   std::vector<std::string> prompt_words;
+  int64_t testing_start_time = 0;
   OptionSet options("chat [options] [PROMPT...]",
                     "Chat through the confidential path. With a prompt: one answer, then exit. Without:\n"
                     "an interactive conversation (Ctrl-D ends it). Answers stream as each sealed chunk\n"
@@ -126,6 +128,9 @@ int RunChat(const Args& args) {
   options.AddBool("verbose", &verbose, "Print each verification step (stderr) as it happens.");
   options.AddInt("max-tokens", &max_tokens, "The answer's token limit.", 1, 1 << 20);
   options.AddDuration("token-wait", &token_wait, "How long to wait for the wallet's first tokens.");
+  options.AddInt("testing-start-time", &testing_start_time,
+                 "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
+                 INT64_MAX);
   options.AddRest("prompt", &prompt_words, "The prompt (one-shot mode).");
   options.DisableConfigFile();
   Result<OptionSet::Outcome> parsed = options.Parse(args);
@@ -136,7 +141,9 @@ int RunChat(const Args& args) {
   if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
   if (!verbose) SetLogLevel(LogLevel::kWarning);
 
-  static const SystemClock clock;
+  static const SystemClock system_clock;
+  static const OffsetClock testing_clock{std::chrono::sys_seconds(std::chrono::seconds(testing_start_time))};
+  const Clock& clock = testing_start_time > 0 ? static_cast<const Clock&>(testing_clock) : system_clock;
   Result<std::unique_ptr<client::Client>> opened = OpenClient(config_path, clock);
   if (!opened.ok()) {
     PrintError(kCommand, opened.error());

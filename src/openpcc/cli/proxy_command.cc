@@ -1,5 +1,6 @@
 // `openpcc proxy`: the local OpenAI-compatible server (services/proxy) over the client library.
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -95,6 +96,7 @@ int RunProxy(const Args& args) {
   ServiceFlags flags;
   std::string config_path = DefaultClientConfigPath();
   int64_t workers = 8;
+  int64_t testing_start_time = 0;
   OptionSet options(
       "proxy [options]",
       "A local OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, with\n"
@@ -107,6 +109,9 @@ int RunProxy(const Args& args) {
                     "~/.config/openpcc/client.json).",
                     "FILE");
   options.AddInt("workers", &workers, "Requests served at once.", 1, 256);
+  options.AddInt("testing-start-time", &testing_start_time,
+                 "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
+                 INT64_MAX);
   options.AddNotes(kNotes);
   Result<OptionSet::Outcome> parsed = options.Parse(args);
   if (!parsed.ok()) {
@@ -123,7 +128,10 @@ int RunProxy(const Args& args) {
     PrintError(kCommand, "--listen: the proxy serves this machine only; use a loopback address");
     return kExitUsage;
   }
-  static const SystemClock clock;
+  static const SystemClock system_clock;
+  static const OffsetClock testing_clock{std::chrono::sys_seconds(std::chrono::seconds(testing_start_time))};
+  const Clock& clock = testing_start_time > 0 ? static_cast<const Clock&>(testing_clock) : system_clock;
+  if (testing_start_time > 0) LogWarning(kCommand, "TEST ONLY clock in use", {{"start", std::to_string(testing_start_time)}});
   Result<std::unique_ptr<client::Client>> c = OpenClient(config_path, clock);
   if (!c.ok()) {
     PrintError(kCommand, c.error());
