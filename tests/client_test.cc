@@ -89,6 +89,7 @@ class ClientTest : public ::testing::Test {
   openpcc::testing::GatewayInnerReply Serve(const openpcc::testing::GatewayInnerRequest& request) {
     std::lock_guard lock(mu_);
     paths_.push_back(request.path);
+    EXPECT_FALSE(request.header("date").empty()) << request.path;  // the real gateway requires it
     openpcc::testing::GatewayInnerReply reply;
     if (request.path == "/v1/directory") {
       reply.pieces = {response_.Encode()};
@@ -295,6 +296,7 @@ class CallTest : public ::testing::Test {
   openpcc::testing::GatewayInnerReply Serve(const openpcc::testing::GatewayInnerRequest& r) {
     std::lock_guard lock(mu_);
     openpcc::testing::GatewayInnerReply reply;
+    EXPECT_FALSE(r.header("date").empty()) << r.path;  // the real gateway requires it
     if (r.path == "/v1/directory") {
       reply.pieces = {response_.Encode()};
       return reply;

@@ -145,6 +145,7 @@ class ProxyProcessTest : public ::testing::Test {
   testing::GatewayInnerReply Serve(const testing::GatewayInnerRequest& r) {
     std::lock_guard lock(mu_);
     testing::GatewayInnerReply reply;
+    EXPECT_FALSE(r.header("date").empty()) << r.path;  // the real gateway requires it
     if (r.path == "/v1/directory") {
       reply.pieces = {response_.Encode()};
       return reply;

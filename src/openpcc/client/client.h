@@ -165,6 +165,7 @@ class Client final : public InferenceClient {
  private:
   Client(ClientConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
   std::chrono::sys_seconds Now() const;
+  InnerRequest Inner(std::string method, std::string path) const;
   Status ReadEntries(const tlog::VerifiedCheckpoint& checkpoint);
   Result<wire::KeyConfig> GatewayConfig();
 
@@ -189,6 +190,8 @@ class Client final : public InferenceClient {
   std::map<std::string, Cached, std::less<>> directories_;
   std::vector<tokens::TokenKeyId> allowed_keys_;  // the directory's token keys
   std::vector<tokens::TokenVerificationKey> issuer_keys_;
+
+  mutable std::mutex last_mu_;  // separate: the proxy reads it on an I/O thread, never behind a bootstrap
   std::optional<VerificationReport> last_;
 };
 
