@@ -89,8 +89,8 @@ class Deployment {
     r.log_index = log_.Append(r.entry);
     r.checkpoint = log_.Checkpoint(UnixOf(checkpoint_time));
     for (const Bytes& h : log_.InclusionProof(r.log_index)) r.inclusion_proof.push_back(*tlog::HashFromBytes(h, "proof"));
-    for (size_t i = 0; i < key_configs_.size(); ++i) {
-      r.bundles[directory_.models[kModel][i].node_id] = Bundle(key_configs_[i], r.checkpoint);
+    for (const directory::DirectoryNode& node : directory_.models[kModel]) {
+      r.bundles[node.node_id] = Bundle(node.key_config, r.checkpoint);
     }
     return r;
   }
