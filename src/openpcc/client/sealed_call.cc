@@ -166,7 +166,7 @@ class SealedResponseSink::Visitor final : public bhttp::StreamVisitor {
 };
 
 SealedResponseSink::SealedResponseSink(wire::SealedResponseReader reader, ResponseSink& engine)
-    : reader_(std::move(reader)), engine_(engine), visitor_(std::make_unique<Visitor>(engine)) {}
+    : reader_(std::move(reader)), visitor_(std::make_unique<Visitor>(engine)) {}
 SealedResponseSink::~SealedResponseSink() = default;
 
 Status SealedResponseSink::OnHead(const InnerResponseHead& head) {

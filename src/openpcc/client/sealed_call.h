@@ -112,7 +112,6 @@ class SealedResponseSink final : public ResponseSink {
  private:
   class Visitor;
   wire::SealedResponseReader reader_;
-  ResponseSink& engine_;
   std::unique_ptr<Visitor> visitor_;
   wire::bhttp::StreamDecoder decoder_{wire::bhttp::MessageKind::kResponse};
   std::optional<InnerResponseHead> gateway_head_;
