@@ -247,9 +247,23 @@ Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock&
   std::filesystem::create_directories(cfg.state_dir, ec);
   if (ec) return ConfigError("state_dir: " + cfg.state_dir.string() + ": " + ec.message());
   std::filesystem::permissions(cfg.state_dir, std::filesystem::perms::owner_all, ec);
+  // A wallet file belongs to one process at a time: two processes holding it in memory could each
+  // hand out the same token. The proxy usually holds the configured one, so `openpcc chat` running
+  // beside it takes "<wallet>.2" (its own tokens) instead.
+  std::filesystem::path wallet_path = cfg.wallet;
+  auto lock = tlog::FileLock::Acquire(wallet_path.string() + ".lock", /*exclusive=*/true, /*try_only=*/true);
+  if (!lock.ok()) {
+    wallet_path += ".2";
+    lock = tlog::FileLock::Acquire(wallet_path.string() + ".lock", true, true);
+    if (!lock.ok()) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "wallet: " + cfg.wallet.string() + " and its .2 are in use by other processes");
+    }
+  }
+  c->wallet_lock_ = std::make_unique<tlog::FileLock>(std::move(*lock));
   tokens::WalletPolicy wallet_policy;
   wallet_policy.empty_refill_delay = cfg.empty_refill_delay;
-  auto wallet = tokens::Wallet::Open(cfg.wallet.string(), std::move(wallet_policy), crypto::RandomUniform);
+  auto wallet = tokens::Wallet::Open(wallet_path.string(), std::move(wallet_policy), crypto::RandomUniform);
   if (!wallet.ok()) return Staged("wallet", wallet.error());
   c->wallet_ = std::move(*wallet);
   return c;

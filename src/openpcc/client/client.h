@@ -14,7 +14,9 @@
 //                                                    log policy directories are checked under
 //     "min_nodes": 3,                                N_min (DESIGN §2.5)
 //     "state_dir": "state",                          persisted checkpoint (+ lock), wallet
-//     "wallet": "state/wallet",                      optional; default state_dir/wallet
+//     "wallet": "state/wallet",                      optional; default state_dir/wallet. One process
+//                                                    holds it (flock of "<wallet>.lock"); a second
+//                                                    one (chat beside the proxy) uses "<wallet>.2"
 //     "empty_refill_delay_seconds": 60,              optional; an empty wallet's refill delay
 //     "directory_refresh_seconds": 300 }             optional; how long a verified directory is reused
 //
@@ -56,6 +58,7 @@
 #include "openpcc/client/ohttp_transport.h"
 #include "openpcc/client/sealed_call.h"
 #include "openpcc/client/trust.h"
+#include "openpcc/tlog/durable_file.h"
 #include "openpcc/tokens/issuer_client.h"
 #include "openpcc/tokens/wallet.h"
 #include "openpcc/util/clock.h"
@@ -175,6 +178,7 @@ class Client final : public InferenceClient {
   std::unique_ptr<OhttpTransport> transport_;
   std::unique_ptr<DirectoryTrust> trust_;
   std::unique_ptr<TokenSource> issuer_;
+  std::unique_ptr<tlog::FileLock> wallet_lock_;  // held for the client's lifetime
   std::unique_ptr<tokens::Wallet> wallet_;
 
   mutable std::mutex mu_;  // everything below
