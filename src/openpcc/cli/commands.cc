@@ -12,6 +12,8 @@ int RunNode(const Args& args);
 int RunRelay(const Args& args);
 int RunUp(const Args& args);
 int RunGateway(const Args& args);
+int RunProxy(const Args& args);
+int RunChat(const Args& args);
 #if OPENPCC_HAVE_LLAMA
 int RunModel(const Args& args);
 #endif
@@ -34,6 +36,8 @@ const std::vector<Command>& AllCommands() {
       {"relay", "Oblivious HTTP relay in front of one gateway (127.0.0.1:7100)", RunRelay},
       {"up", "Run the whole service on this machine (simulated TEE, tiny model by default)", RunUp},
       {"gateway", "OHTTP gateway: node directory, token redemption, routing (127.0.0.1:7200)", RunGateway},
+      {"proxy", "Local OpenAI-compatible server over the confidential path (127.0.0.1:7600)", RunProxy},
+      {"chat", "Chat through the confidential path: one-shot `chat \"prompt\"` or interactive", RunChat},
   };
   return commands;
 }

@@ -1,0 +1,219 @@
+// `openpcc chat`: one-shot (`openpcc chat "prompt"`) and interactive chat through the
+// confidential path, streaming to the terminal. Exits non-zero when an answer is refused or
+// truncated (the final sealed chunk did not authenticate).
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "openpcc/cli/cli_util.h"
+#include "openpcc/cli/client_cli.h"
+#include "openpcc/cli/commands.h"
+#include "openpcc/cli/options.h"
+#include "openpcc/net/sse.h"
+#include "openpcc/util/log.h"
+
+namespace openpcc::cli {
+namespace {
+
+namespace json = boost::json;
+constexpr std::string_view kCommand = "chat";
+
+// Prints the streamed deltas as they authenticate and keeps the whole reply.
+class TerminalSink final : public client::AnswerSink {
+ public:
+  explicit TerminalSink(bool verbose) : verbose_(verbose) {}
+  Status OnVerified(const client::VerificationReport& r) override {
+    if (verbose_) {
+      std::fprintf(stderr, "  answering node %s: %s%s, release %s (log index %llu)\n",
+                   HexEncode(ByteView(r.node_id).first(8)).c_str(), r.platform.c_str(),
+                   r.simulated ? " (simulated)" : "", r.release_version.c_str(),
+                   static_cast<unsigned long long>(r.release_log_index));
+    }
+    return OkStatus();
+  }
+  Status OnHead(const client::InnerResponseHead& head) override {
+    status_ = head.status;
+    return OkStatus();
+  }
+  Status OnContent(ByteView piece) override {
+    if (status_ != 200) {
+      error_body_.append(AsChars(piece).substr(0, 4096 - std::min<size_t>(4096, error_body_.size())));
+      return OkStatus();
+    }
+    std::vector<net::SseEvent> events;
+    OPENPCC_RETURN_IF_ERROR(decoder_.Feed(AsChars(piece), events));
+    for (const net::SseEvent& e : events) {
+      if (!e.event.empty() || e.data == "[DONE]") continue;
+      auto parsed = json::parse(e.data, ec_);
+      if (ec_ || !parsed.is_object()) continue;
+      const json::value* choices = parsed.as_object().if_contains("choices");
+      if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) continue;
+      const json::value& choice = choices->as_array().front();
+      const json::value* delta = choice.is_object() ? choice.as_object().if_contains("delta") : nullptr;
+      const json::value* content = delta != nullptr && delta->is_object() ? delta->as_object().if_contains("content") : nullptr;
+      if (content == nullptr) content = choice.is_object() ? choice.as_object().if_contains("text") : nullptr;
+      if (content == nullptr || !content->is_string()) continue;
+      const std::string_view text = content->as_string();
+      reply_.append(text);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    }
+    return OkStatus();
+  }
+  unsigned status() const { return status_; }
+  const std::string& reply() const { return reply_; }
+  const std::string& error_body() const { return error_body_; }
+
+ private:
+  bool verbose_;
+  unsigned status_ = 0;
+  net::SseDecoder decoder_;
+  boost::system::error_code ec_;
+  std::string reply_;
+  std::string error_body_;
+};
+
+bool WaitForTokens(client::Client& c, std::chrono::seconds max_wait) {
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  bool told = false;
+  while (true) {
+    auto added = c.TickWallet();
+    if (!added.ok()) {
+      PrintError(kCommand, added.error());
+      return false;
+    }
+    if (c.tokens() > 0) return true;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      PrintError(kCommand, "wallet: no token arrived within --token-wait");
+      return false;
+    }
+    if (!told) {
+      std::fprintf(stderr,
+                   "waiting for tokens (batches are fetched at a random moment, so the issuer cannot "
+                   "link them to your requests)...\n");
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+int RunChat(const Args& args) {
+  std::string config_path = DefaultClientConfigPath();
+  std::string model;
+  std::string system_prompt;
+  bool verbose = false;
+  int64_t max_tokens = 512;
+  std::chrono::milliseconds token_wait{120'000};
+  std::vector<std::string> prompt_words;
+  int64_t testing_start_time = 0;
+  OptionSet options("chat [options] [PROMPT...]",
+                    "Chat through the confidential path. With a prompt: one answer, then exit. Without:\n"
+                    "an interactive conversation (Ctrl-D ends it). Answers stream as each sealed chunk\n"
+                    "authenticates; a truncated answer is an error (exit status 1).");
+  options.AddString("client-config", &config_path,
+                    "The client configuration (default $OPENPCC_CLIENT_CONFIG or "
+                    "~/.config/openpcc/client.json).",
+                    "FILE");
+  options.AddString("model", &model, "The model (default: the first the gateway lists).", "NAME");
+  options.AddString("system", &system_prompt, "A system message to start the conversation with.", "TEXT");
+  options.AddBool("verbose", &verbose, "Print each verification step (stderr) as it happens.");
+  options.AddInt("max-tokens", &max_tokens, "The answer's token limit.", 1, 1 << 20);
+  options.AddDuration("token-wait", &token_wait, "How long to wait for the wallet's first tokens.");
+  options.AddInt("testing-start-time", &testing_start_time,
+                 "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
+                 INT64_MAX);
+  options.AddRest("prompt", &prompt_words, "The prompt (one-shot mode).");
+  options.DisableConfigFile();
+  Result<OptionSet::Outcome> parsed = options.Parse(args);
+  if (!parsed.ok()) {
+    PrintError(kCommand, parsed.error());
+    return kExitUsage;
+  }
+  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (!verbose) SetLogLevel(LogLevel::kWarning);
+
+  static const SystemClock system_clock;
+  static const OffsetClock testing_clock{std::chrono::sys_seconds(std::chrono::seconds(testing_start_time))};
+  const Clock& clock = testing_start_time > 0 ? static_cast<const Clock&>(testing_clock) : system_clock;
+  Result<std::unique_ptr<client::Client>> opened = OpenClient(config_path, clock);
+  if (!opened.ok()) {
+    PrintError(kCommand, opened.error());
+    return kExitUsage;
+  }
+  client::Client& c = **opened;
+  if (verbose) {
+    c.set_observer([](std::string_view check, std::string_view detail) {
+      std::fprintf(stderr, "  ok %.*s: %.*s\n", static_cast<int>(check.size()), check.data(),
+                   static_cast<int>(detail.size()), detail.data());
+    });
+  }
+  if (model.empty()) {
+    auto models = c.Models();
+    auto first = models.ok() ? FirstModel(*models) : Result<std::string>(models.error());
+    if (!first.ok()) {
+      PrintError(kCommand, first.error());
+      return kExitFailure;
+    }
+    model = *first;
+  }
+  if (verbose) std::fprintf(stderr, "verifying the directory for %s:\n", model.c_str());
+  auto trusted = c.Bootstrap(model);
+  if (!trusted.ok()) {
+    PrintError(kCommand, trusted.error());
+    return kExitFailure;
+  }
+
+  json::array messages;
+  if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
+  auto ask = [&](const std::string& prompt) -> bool {
+    if (!WaitForTokens(c, std::chrono::duration_cast<std::chrono::seconds>(token_wait))) return false;
+    messages.push_back(json::object{{"role", "user"}, {"content", prompt}});
+    json::object body{{"model", model}, {"messages", messages}, {"stream", true}, {"max_tokens", max_tokens}};
+    TerminalSink sink(verbose);
+    auto answer = c.Chat(json::serialize(body), sink);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (!answer.ok()) {
+      PrintError(kCommand, answer.error());
+      messages.pop_back();
+      return false;
+    }
+    if (sink.status() != 200) {
+      PrintError(kCommand, "the node answered HTTP " + std::to_string(sink.status()) + ": " + sink.error_body());
+      messages.pop_back();
+      return false;
+    }
+    if (verbose) {
+      std::fprintf(stderr, "  answer authenticated to its final chunk; evidence %lld s old; attempt %d\n",
+                   static_cast<long long>(answer->FreshnessAgeSeconds()), answer->attempts);
+    }
+    messages.push_back(json::object{{"role", "assistant"}, {"content", sink.reply()}});
+    return true;
+  };
+
+  if (!prompt_words.empty()) {
+    std::string prompt;
+    for (const std::string& w : prompt_words) prompt += (prompt.empty() ? "" : " ") + w;
+    return ask(prompt) ? kExitOk : kExitFailure;
+  }
+  bool all_ok = true;
+  std::string line;
+  while (true) {
+    std::fputs("> ", stderr);
+    if (!std::getline(std::cin, line)) break;
+    if (line.empty()) continue;
+    all_ok = ask(line) && all_ok;
+  }
+  return all_ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace openpcc::cli

@@ -1,0 +1,40 @@
+#include "openpcc/cli/client_cli.h"
+
+#include <cstdlib>
+
+#include <boost/json.hpp>
+
+#include "openpcc/wire/jcs.h"
+
+namespace openpcc::cli {
+
+std::string DefaultClientConfigPath() {
+  if (const char* path = std::getenv("OPENPCC_CLIENT_CONFIG"); path != nullptr && *path != '\0') return path;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/openpcc/client.json";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.config/openpcc/client.json";
+}
+
+Result<std::unique_ptr<client::Client>> OpenClient(const std::string& config_path, const Clock& clock) {
+  OPENPCC_ASSIGN_OR_RETURN(client::ClientConfig config, client::ClientConfig::Load(config_path));
+  return client::Client::Create(std::move(config), clock);
+}
+
+Result<std::string> FirstModel(std::string_view models_json) {
+  auto parsed = wire::ParseJson(models_json);
+  if (parsed.ok() && parsed->is_object()) {
+    const boost::json::value* data = parsed->as_object().if_contains("data");
+    if (data != nullptr && data->is_array() && !data->as_array().empty()) {
+      const boost::json::value& first = data->as_array().front();
+      if (first.is_object()) {
+        const boost::json::value* id = first.as_object().if_contains("id");
+        if (id != nullptr && id->is_string()) return std::string(id->as_string());
+      }
+    }
+  }
+  return Error(ErrorCode::kFailedPrecondition, "models: the gateway lists no model");
+}
+
+}  // namespace openpcc::cli
