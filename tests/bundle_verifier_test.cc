@@ -205,6 +205,25 @@ TEST_F(SimBundleTest, RevokedReleaseIsRefused) {
                                      " (version 1.0.0) is revoked");
 }
 
+// The checkpoint `release publish` gets back predates the witnesses' cosignatures: without the
+// quorum it proves nothing, and the client's own read of the log must (and does) carry the proof.
+TEST_F(SimBundleTest, ReleaseCheckpointWithoutWitnessQuorumRestsOnTheClientsOwnRead) {
+  EvidenceBundle bundle = Fresh();
+  std::string& note = bundle.release->checkpoint;
+  const size_t first_signature = note.find("\n\u2014 ");
+  ASSERT_NE(first_signature, std::string::npos);
+  const size_t second_signature = note.find("\n\u2014 ", first_signature + 1);
+  ASSERT_NE(second_signature, std::string::npos) << "the test log's checkpoint carries cosignatures";
+  note.resize(second_signature + 1);  // the log's own signature only
+  bundle.release->inclusion_proof.clear();
+  auto verified = Verify(bundle);
+  EXPECT_TRUE(verified.ok()) << Message(verified);
+  tlog::EntryKeyring keyring;
+  tlog::ReleaseIndex empty(std::move(keyring));
+  EXPECT_REFUSED(VerifyBundle(bundle, Policy(), empty, {kT, {}}),
+                 "step 4 reference values: the client has read the log only up to entry 0");
+}
+
 TEST_F(SimBundleTest, ReleaseMustBeProvenAndKnownToTheClient) {
   EvidenceBundle bundle = Fresh();
   // The client has not read the log up to the release.

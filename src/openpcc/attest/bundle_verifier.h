@@ -21,8 +21,9 @@
 //               when the manifest lists rim_ids, and each verified RIM's id is listed there.
 //   3 binding   REPORT_DATA (sev-snp, tdx, sim) or the quote's qualifying data (tpm) equals the
 //               value recomputed from the bundle (attest/binding.h).
-//   4 reference the release checkpoint verifies under the log policy and includes the manifest
-//               entry at log_index; the client's ReleaseIndex has read past that index, holds the
+//   4 reference when the release checkpoint verifies under the log policy, it includes the manifest
+//               entry at log_index (a checkpoint without the witness quorum is not an error: the
+//               client's own read proves inclusion); the client's ReleaseIndex has read past that index, holds the
 //               same release there, and has not seen it revoked; the measurement (sev-snp/sim
 //               MEASUREMENT, tdx MRTD + RTMR0-2, tpm SHA-256 PCRs) and, for sev-snp, the guest
 //               policy are the manifest's; for tpm also the node key's authPolicy is PolicyPCR

@@ -298,6 +298,22 @@ Result<wire::KeyConfig> Client::GatewayConfig() {
   return *gateway_;
 }
 
+Status Client::RebaseOnCurrentCheckpoint(const wire::KeyConfig& gateway, directory::DirectoryResponse& response) {
+  InnerRequest request = Inner("GET", "/v1/tlog/checkpoint");
+  auto answer = transport_->RoundTrip(gateway, request);
+  // Without a usable current checkpoint the gateway's own stays, and trust judges it.
+  if (!answer.ok() || answer->status != 200) return OkStatus();
+  auto current = tlog::VerifyCheckpoint(trust_->policy().log(), answer->body);
+  if (!current.ok() || current->checkpoint.size <= response.log_index) return OkStatus();
+  OPENPCC_RETURN_IF_ERROR(ReadEntries(*current));
+  tlog::MemoryHashReader reader(std::span<const tlog::Hash>(leaves_.data(), current->checkpoint.size));
+  auto proof = tlog::InclusionProof(response.log_index, current->checkpoint.size, reader);
+  if (!proof.ok()) return Staged("inclusion", proof.error());
+  response.checkpoint = answer->body;
+  response.inclusion_proof = std::move(proof).value();
+  return OkStatus();
+}
+
 Status Client::ReadEntries(const tlog::VerifiedCheckpoint& checkpoint) {
   const uint64_t size = checkpoint.checkpoint.size;
   std::vector<Bytes> entries(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(size, entries_.size())));
@@ -353,6 +369,11 @@ Result<TrustedDirectory> Client::Bootstrap(std::string_view model, const TrustOb
   }
   auto response = directory::ParseDirectoryResponse(answer->body);
   if (!response.ok()) return Staged("bootstrap", response.error());
+
+  // The checkpoint the gateway received when it appended the directory has no cosignatures yet
+  // (witnesses cosign after each append); the log's current checkpoint, fetched through the gateway,
+  // has them. With every entry read, the client proves the directory's inclusion in it itself.
+  OPENPCC_RETURN_IF_ERROR(RebaseOnCurrentCheckpoint(gateway, *response));
 
   // The entries first (they are the bundle verifier's view of releases and revocations), proven
   // against the checkpoint that trust verifies again below.

@@ -170,6 +170,9 @@ class Client final : public InferenceClient {
   std::chrono::sys_seconds Now() const;
   InnerRequest Inner(std::string method, std::string path) const;
   Status ReadEntries(const tlog::VerifiedCheckpoint& checkpoint);
+  // Replaces the response's checkpoint and proof by the log's current, witnessed checkpoint and an
+  // inclusion proof computed from the entries read (see Bootstrap).
+  Status RebaseOnCurrentCheckpoint(const wire::KeyConfig& gateway, directory::DirectoryResponse& response);
   Result<wire::KeyConfig> GatewayConfig();
 
   ClientConfig config_;
