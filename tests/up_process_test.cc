@@ -1,8 +1,9 @@
 // The whole confidential path as a user meets it: `openpcc up` (log, three witnesses, a logged
 // release, issuer, gateway, three sim nodes with the llama engine, relay, proxy — every one a real
-// process on 127.0.0.1), then OpenAI-style requests to the proxy, whole and streamed, and
-// `openpcc chat`. Each answer must come with the node's verification, and no prompt may reach any
-// file the stack wrote. Ctrl-C (SIGINT) stops everything cleanly.
+// process on 127.0.0.1), then OpenAI-style requests to the proxy, whole and streamed (curl-like
+// raw HTTP and the official `openai` npm SDK), and `openpcc chat`. Each answer must come with the
+// node's verification, and no prompt may reach any file the stack wrote. Ctrl-C (SIGINT) stops
+// everything cleanly.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "openpcc/util/bytes.h"
 #include "openpcc/util/subprocess.h"
 #include "support/cli.h"
+#include "support/node.h"
 
 namespace openpcc {
 namespace {
@@ -108,6 +110,16 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
   ASSERT_TRUE(verification.ok());
   EXPECT_EQ(verification->status, 200u);
   EXPECT_NE(verification->body.find("\"simulated\":true"), std::string::npos) << verification->body;
+
+  // An unmodified application: the official OpenAI SDK with only its base URL changed.
+  const boost::json::value sdk = testing::RunNodePeer(
+      "openai_client.mjs", boost::json::object{{"base_url", proxy_ + "/v1"}, {"model", "tiny"},
+                                               {"prompt", "SDK " + canary}, {"max_tokens", 6}});
+  ASSERT_TRUE(sdk.is_object());
+  EXPECT_EQ(sdk.at("models").at(0).as_string(), "tiny");
+  EXPECT_TRUE(sdk.at("whole").at("content").is_string());
+  EXPECT_GT(sdk.at("stream").at("chunks").as_int64(), 2);
+  EXPECT_FALSE(sdk.at("stream").at("finish_reason").is_null());
 
   // openpcc chat, a second client beside the proxy.
   auto chat = testing::RunCli({"chat", "--client-config", (dir_ / "run" / "client" / "client.json").string(),

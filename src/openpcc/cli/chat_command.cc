@@ -120,8 +120,8 @@ int RunChat(const Args& args) {
                     "an interactive conversation (Ctrl-D ends it). Answers stream as each sealed chunk\n"
                     "authenticates; a truncated answer is an error (exit status 1).");
   options.AddString("client-config", &config_path,
-                    "The client configuration (default $OPENPCC_CLIENT_CONFIG or "
-                    "~/.config/openpcc/client.json).",
+                    "The client configuration (default $OPENPCC_CLIENT_CONFIG, else "
+                    "~/.config/openpcc/client.json, else the one a running `openpcc up` wrote).",
                     "FILE");
   options.AddString("model", &model, "The model (default: the first the gateway lists).", "NAME");
   options.AddString("system", &system_prompt, "A system message to start the conversation with.", "TEXT");

@@ -1,20 +1,30 @@
 #include "openpcc/cli/client_cli.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include <boost/json.hpp>
 
+#include "openpcc/cli/tlog_cli.h"
 #include "openpcc/wire/jcs.h"
 
 namespace openpcc::cli {
 
 std::string DefaultClientConfigPath() {
   if (const char* path = std::getenv("OPENPCC_CLIENT_CONFIG"); path != nullptr && *path != '\0') return path;
+  std::string user;
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::string(xdg) + "/openpcc/client.json";
+    user = std::string(xdg) + "/openpcc/client.json";
+  } else {
+    const char* home = std::getenv("HOME");
+    user = std::string(home != nullptr ? home : ".") + "/.config/openpcc/client.json";
   }
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.config/openpcc/client.json";
+  // Without a configuration of the user's own, the one `openpcc up` wrote for its default
+  // directory, so `openpcc chat "hello"` talks to the local stack.
+  std::error_code ec;
+  if (std::filesystem::exists(user, ec)) return user;
+  const std::string up = DefaultStateDir() + "/up/run/client/client.json";
+  return std::filesystem::exists(up, ec) ? up : user;
 }
 
 Result<std::unique_ptr<client::Client>> OpenClient(const std::string& config_path, const Clock& clock) {

@@ -17,6 +17,8 @@
 
 namespace openpcc::cli {
 
+// $OPENPCC_CLIENT_CONFIG; else $XDG_CONFIG_HOME/openpcc/client.json (~/.config/...) when it
+// exists; else the configuration `openpcc up` wrote in its default directory, when it exists.
 std::string DefaultClientConfigPath();
 
 // TEST ONLY (`--testing-start-time`): a clock that starts at `start` and runs at the steady

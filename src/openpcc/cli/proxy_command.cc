@@ -105,8 +105,8 @@ int RunProxy(const Args& args) {
       "anonymous token; the answer streams back as the node produced it.");
   AddServiceFlags(options, flags, "127.0.0.1:7600");
   options.AddString("client-config", &config_path,
-                    "The client configuration (default $OPENPCC_CLIENT_CONFIG or "
-                    "~/.config/openpcc/client.json).",
+                    "The client configuration (default $OPENPCC_CLIENT_CONFIG, else "
+                    "~/.config/openpcc/client.json, else the one a running `openpcc up` wrote).",
                     "FILE");
   options.AddInt("workers", &workers, "Requests served at once.", 1, 256);
   options.AddInt("testing-start-time", &testing_start_time,

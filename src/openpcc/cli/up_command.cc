@@ -360,6 +360,12 @@ int RunUp(const Args& args) {
 
   // The local proxy is a client like any other: it trusts the directory key, the log and its
   // witnesses, and the sim root of this run, and pays with tokens of the account made above.
+  if (flags.nodes < 3) {
+    std::fprintf(stderr,
+                 "note: --nodes %lld is below the client's N_min of 3; this run's client configuration "
+                 "lowers N_min to %lld, which weakens non-targetability (development only)\n",
+                 static_cast<long long>(flags.nodes), static_cast<long long>(flags.nodes));
+  }
   auto directory_pub = services::ReadEd25519PublicKey(keys / "directory.pub");
   if (!directory_pub.ok()) return Fail(directory_pub.error());
   const fs::path client_dir = run / "client";
@@ -380,6 +386,8 @@ int RunUp(const Args& args) {
                "directory about 20 s after it started; until then the proxy answers 503.\n"
                "  OpenAI-compatible endpoint: http://%s/v1   (model \"%s\")\n"
                "  try:  openpcc chat --client-config %s \"Hello\"\n"
+               "        (without --client-config, chat and proxy use this configuration when you have\n"
+               "        none of your own and `up` runs in its default directory)\n"
                "Logs: %s. Ctrl-C stops everything.\n",
                proxy->c_str(), flags.model_name.c_str(), (client_dir / "client.json").string().c_str(),
                (run / "logs").string().c_str());
