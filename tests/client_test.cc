@@ -49,6 +49,7 @@ TEST(ClientConfigTest, ParsesAndResolvesPathsAgainstTheFile) {
   EXPECT_EQ(c->wallet, "/etc/openpcc/state/wallet");
   EXPECT_EQ(c->min_nodes, 3u);
   EXPECT_EQ(c->directory_refresh, seconds(300));
+  EXPECT_EQ(c->token_batch_size, 16u);
 }
 
 TEST(ClientConfigTest, RefusesUnknownMissingAndBadMembersByName) {
@@ -63,6 +64,15 @@ TEST(ClientConfigTest, RefusesUnknownMissingAndBadMembersByName) {
   auto zero = ClientConfig::Parse(boost::json::serialize(o), "/");
   ASSERT_FALSE(zero.ok());
   EXPECT_EQ(zero.error().message(), "config: min_nodes: at least 1");
+  o["min_nodes"] = 3;
+  o["token_batch_size"] = 1025;
+  auto too_many = ClientConfig::Parse(boost::json::serialize(o), "/");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().message(), "config: token_batch_size: at most 1024");
+  o["token_batch_size"] = 512;
+  auto batch = ClientConfig::Parse(boost::json::serialize(o), "/");
+  ASSERT_TRUE(batch.ok()) << batch.error().message();
+  EXPECT_EQ(batch->token_batch_size, 512u);
 }
 
 class ClientTest : public ::testing::Test {

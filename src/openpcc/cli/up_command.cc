@@ -52,6 +52,7 @@ struct UpFlags {
   int64_t epoch_seconds = 3600;
   std::string log_level = "info";
   bool ephemeral_ports = false;
+  int64_t token_batch = 16;
 
   // DESIGN §4's port for a role, or 0 (the system picks) with --ephemeral-ports.
   std::string Listen(int port) const { return "127.0.0.1:" + std::to_string(ephemeral_ports ? 0 : port); }
@@ -215,6 +216,9 @@ int RunUp(const Args& args) {
   options.AddInt("nodes", &flags.nodes, "Inference nodes to start. Clients require N_min = 3 nodes in the directory; with fewer, this run's client config lowers N_min to match (development only).", 1, 8);
   options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
   options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
+  options.AddInt("token-batch", &flags.token_batch,
+                 "Tokens the proxy's wallet fetches per batch (benchmarks that send many requests at "
+                 "once use more; the issuer's batch limit follows).", 1, 1024);
   options.AddBool("ephemeral-ports", &flags.ephemeral_ports,
                   "Every role on a free port the system picks instead of 7100-7600 (tests, or a second "
                   "stack beside a running one); the banner shows where each listens.");
@@ -287,7 +291,9 @@ int RunUp(const Args& args) {
                                          "sim=" + HexEncode(*measurement), "--out", release_record.string()});
   if (!published.ok()) return Fail(published.error());
 
-  auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string()}, flags.Listen(7300));
+  auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string(), "--max-batch",
+                                   std::to_string(std::max<int64_t>(256, flags.token_batch))},
+                        flags.Listen(7300));
   if (!issuer.ok()) return Fail(issuer.error());
   auto account = s.RunStep("issuer-account", {"issuer", "admin", "create-account", "up", "--per-hour", "100000",
                                               "--per-day", "1000000", "--state-dir", (run / "issuer").string()});
@@ -376,7 +382,8 @@ int RunUp(const Args& args) {
                                     {"directory_key", HexEncode(directory_pub->bytes())},
                                     {"bundle_policy", (run / "policy.json").string()},
                                     {"min_nodes", std::min<int64_t>(3, flags.nodes)},
-                                    {"state_dir", (client_dir / "state").string()}};
+                                    {"state_dir", (client_dir / "state").string()},
+                                    {"token_batch_size", flags.token_batch}};
   std::ofstream(client_dir / "client.json") << boost::json::serialize(client_config) << "\n";
   auto proxy = s.Start("proxy", {"proxy", "--client-config", (client_dir / "client.json").string()}, flags.Listen(7600));
   if (!proxy.ok()) return Fail(proxy.error());

@@ -116,7 +116,7 @@ Result<ClientConfig> ClientConfig::Parse(std::string_view json_text, const std::
   static constexpr std::string_view kKnown[] = {"relay_url",     "keys_url",  "issuer_url", "api_key_file",
                                                 "directory_key", "bundle_policy", "min_nodes", "state_dir",
                                                 "wallet",        "empty_refill_delay_seconds",
-                                                "directory_refresh_seconds"};
+                                                "directory_refresh_seconds", "token_batch_size"};
   for (const auto& member : o) {
     if (std::find(std::begin(kKnown), std::end(kKnown), std::string_view(member.key())) == std::end(kKnown)) {
       return ConfigError(std::string(member.key()) + ": unknown member");
@@ -136,6 +136,8 @@ Result<ClientConfig> ClientConfig::Parse(std::string_view json_text, const std::
   OPENPCC_ASSIGN_OR_RETURN(uint64_t empty_delay, UintField(o, "empty_refill_delay_seconds", 60, 86400));
   OPENPCC_ASSIGN_OR_RETURN(uint64_t refresh, UintField(o, "directory_refresh_seconds", 300, 3600));
   if (refresh == 0) return ConfigError("directory_refresh_seconds: at least 1");
+  OPENPCC_ASSIGN_OR_RETURN(uint64_t batch, UintField(o, "token_batch_size", 16, 1024));
+  if (batch == 0) return ConfigError("token_batch_size: at least 1");
   c.api_key_file = Resolve(base_dir, api_key_file);
   c.bundle_policy = Resolve(base_dir, policy);
   c.state_dir = Resolve(base_dir, state_dir);
@@ -143,6 +145,7 @@ Result<ClientConfig> ClientConfig::Parse(std::string_view json_text, const std::
   c.min_nodes = min_nodes;
   c.empty_refill_delay = std::chrono::seconds(empty_delay);
   c.directory_refresh = std::chrono::seconds(refresh);
+  c.token_batch_size = batch;
   return c;
 }
 
@@ -263,6 +266,7 @@ Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock&
   c->wallet_lock_ = std::make_unique<tlog::FileLock>(std::move(*lock));
   tokens::WalletPolicy wallet_policy;
   wallet_policy.empty_refill_delay = cfg.empty_refill_delay;
+  wallet_policy.batch_size = cfg.token_batch_size;
   auto wallet = tokens::Wallet::Open(wallet_path.string(), std::move(wallet_policy), crypto::RandomUniform);
   if (!wallet.ok()) return Staged("wallet", wallet.error());
   c->wallet_ = std::move(*wallet);
@@ -409,6 +413,7 @@ Result<TrustedDirectory> Client::Bootstrap(std::string_view model, const TrustOb
 
   tokens::WalletPolicy policy;
   policy.empty_refill_delay = config_.empty_refill_delay;
+  policy.batch_size = config_.token_batch_size;
   policy.challenge = trusted.directory.token_challenge;
   for (const directory::DirectoryTokenKey& k : trusted.directory.token_keys) {
     auto key = crypto::BlindRsaPublicKey::FromSpki(k.token_key);

@@ -18,7 +18,8 @@
 //                                                    holds it (flock of "<wallet>.lock"); a second
 //                                                    one (chat beside the proxy) uses "<wallet>.2"
 //     "empty_refill_delay_seconds": 60,              optional; an empty wallet's refill delay
-//     "directory_refresh_seconds": 300 }             optional; how long a verified directory is reused
+//     "directory_refresh_seconds": 300,              optional; how long a verified directory is reused
+//     "token_batch_size": 16 }                       optional; tokens per issuance batch [1, 1024]
 //
 // Bootstrap, once per model and again after `directory_refresh_seconds` or the epoch's end:
 //   1. the OHTTP key configs served through the relay; the first with the transport's suite is used
@@ -77,6 +78,7 @@ struct ClientConfig {
   std::filesystem::path wallet;  // empty: state_dir / "wallet"
   std::chrono::seconds empty_refill_delay{60};
   std::chrono::seconds directory_refresh{300};
+  size_t token_batch_size = 16;  // tokens per issuance batch (fixed size, fetched at random times)
 
   static Result<ClientConfig> Parse(std::string_view json_text, const std::filesystem::path& base_dir);
   static Result<ClientConfig> Load(const std::filesystem::path& file);
