@@ -85,7 +85,8 @@ class Supervisor {
   Result<std::string> RunStep(const std::string& name, std::vector<std::string> args) {
     const fs::path out = run_ / "logs" / (name + ".out");
     SubprocessOptions options;
-    options.argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >" + Quote(out.string()) + " 2>>" +
+    // umask 077: a step's output can be a secret (the API key `issuer admin create-key` prints).
+    options.argv = {"/bin/sh", "-c", "umask 077; exec \"$0\" \"$@\" >" + Quote(out.string()) + " 2>>" +
                                          Quote((run_ / "logs" / (name + ".log")).string()),
                     self_};
     options.argv.insert(options.argv.end(), args.begin(), args.end());
@@ -247,9 +248,17 @@ int RunUp(const Args& args) {
   const fs::path dir = flags.dir.empty() ? fs::path(DefaultStateDir()) / "up" : fs::path(flags.dir);
   if (flags.model.empty()) flags.model = (dir / "tiny.gguf").string();
   const fs::path run = dir / "run";
+  // The run state is made afresh, but only a directory this command made is ever removed (a
+  // mistyped --dir must not cost the user a folder).
+  const fs::path marker = run / ".openpcc-up-run";
+  if (fs::exists(run, ec) && !fs::exists(marker, ec)) {
+    return Fail(Error(ErrorCode::kFailedPrecondition,
+                      run.string() + " exists and was not made by openpcc up: remove it or choose another --dir"));
+  }
   fs::remove_all(run, ec);
   fs::create_directories(run / "logs", ec);
   if (ec) return Fail(Error(ErrorCode::kFailedPrecondition, "cannot create " + run.string() + ": " + ec.message()));
+  std::ofstream(marker) << "made by openpcc up; removed and made again by the next run\n";
   const fs::path keys = dir / "keys";
 
   services::BlockStopSignals();
