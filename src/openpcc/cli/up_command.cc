@@ -8,7 +8,6 @@
 // witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
 // (log, databases, logs) is made afresh in --dir/run each time, so a second `up` starts clean.
 // Stops every child on SIGINT/SIGTERM, and everything when one child exits on its own.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,13 +64,10 @@ std::string ReadText(const fs::path& path) {
   return text;
 }
 
+// A secret (the API key, the registration credential) goes straight into a 0600 file.
 Status WriteSecretFile(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::trunc | std::ios::binary);
-  if (!out) return Error(ErrorCode::kFailedPrecondition, "cannot write " + path.string());
-  out << text << "\n";
-  out.close();
-  if (chmod(path.c_str(), 0600) != 0) return Error(ErrorCode::kFailedPrecondition, "cannot chmod " + path.string());
-  return OkStatus();
+  const std::string line = std::string(text) + "\n";
+  return services::WriteKeyFile(path, AsBytes(line), 0600);
 }
 
 // The children of this process, stopped in reverse order of start.
