@@ -388,7 +388,10 @@ int RunUp(const Args& args) {
                                     {"bundle_policy", (run / "policy.json").string()},
                                     {"min_nodes", std::min<int64_t>(3, flags.nodes)},
                                     {"state_dir", (client_dir / "state").string()},
-                                    {"token_batch_size", flags.token_batch}};
+                                    {"token_batch_size", flags.token_batch},
+                                    // A newcomer's first answer should not wait up to a minute for
+                                    // the first batch; a development stack, not a privacy setting.
+                                    {"empty_refill_delay_seconds", 5}};
   std::ofstream(client_dir / "client.json") << boost::json::serialize(client_config) << "\n";
   auto proxy = s.Start("proxy", {"proxy", "--client-config", (client_dir / "client.json").string()}, flags.Listen(7600));
   if (!proxy.ok()) return Fail(proxy.error());
