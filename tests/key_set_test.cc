@@ -20,13 +20,21 @@ IssuerKey NewKey(KeyWindows w) {
 
 TEST(KeySetTest, RefusesAThirdSimultaneouslyValidKey) {
   TokenKeySet set;
-  ASSERT_TRUE(set.Add(NewKey({T0, T0 + hours(10), T0 + hours(20)})).ok());
-  ASSERT_TRUE(set.Add(NewKey({T0 + hours(8), T0 + hours(18), T0 + hours(28)})).ok());
+  IssuerKey first = NewKey({T0, T0 + hours(10), T0 + hours(20)});
+  const uint8_t first_tid = TruncatedKeyId(first.id);
+  ASSERT_TRUE(set.Add(std::move(first)).ok());
+  IssuerKey second = NewKey({T0 + hours(8), T0 + hours(18), T0 + hours(28)});
+  while (TruncatedKeyId(second.id) == first_tid) second = NewKey({T0 + hours(8), T0 + hours(18), T0 + hours(28)});
+  const uint8_t second_tid = TruncatedKeyId(second.id);
+  ASSERT_TRUE(set.Add(std::move(second)).ok());
   Status third = set.Add(NewKey({T0 + hours(15), T0 + hours(25), T0 + hours(35)}));
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.error().message(), "issuer: key would make three keys valid at once");
-  // Once the first key's redemption window has closed, a third key fits.
-  EXPECT_TRUE(set.Add(NewKey({T0 + hours(20), T0 + hours(30), T0 + hours(40)})).ok());
+  // Once the first key's redemption window has closed, a third key fits — one whose truncated id
+  // differs from the second's, which it overlaps (a 1-in-256 collision is refused on its own).
+  IssuerKey later = NewKey({T0 + hours(20), T0 + hours(30), T0 + hours(40)});
+  while (TruncatedKeyId(later.id) == second_tid) later = NewKey({T0 + hours(20), T0 + hours(30), T0 + hours(40)});
+  EXPECT_TRUE(set.Add(std::move(later)).ok());
   EXPECT_EQ(set.RedeemableKeys(T0 + hours(9)).size(), 2u);
   EXPECT_EQ(set.RedeemableKeys(T0 + hours(21)).size(), 2u);
 }
