@@ -133,12 +133,7 @@ int RunChat(const Args& args) {
                  INT64_MAX);
   options.AddRest("prompt", &prompt_words, "The prompt (one-shot mode).");
   options.DisableConfigFile();
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
   if (!verbose) SetLogLevel(LogLevel::kWarning);
 
   static const SystemClock system_clock;

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "openpcc/cli/commands.h"
+#include "openpcc/cli/options.h"
 #include "openpcc/crypto/x509.h"
 #include "openpcc/util/clock.h"
 
@@ -98,6 +100,17 @@ Result<std::chrono::sys_seconds> ParseAtTime(std::string_view flag, std::string_
     return Error(ErrorCode::kInvalidArgument, std::string(flag) + ": " + time.error().message());
   }
   return time;
+}
+
+std::optional<int> ParseOrExitStatus(OptionSet& options, const std::vector<std::string>& args,
+                                     std::string_view command) {
+  Result<OptionSet::Outcome> parsed = options.Parse(args);
+  if (!parsed.ok()) {
+    PrintError(command, parsed.error());
+    return kExitUsage;
+  }
+  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  return std::nullopt;
 }
 
 }  // namespace openpcc::cli

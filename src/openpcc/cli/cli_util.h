@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -24,6 +26,12 @@ std::string PrettyJson(const boost::json::value& value);
 // "openpcc <command>: <error message>" on stderr.
 void PrintError(std::string_view command, const Error& error);
 void PrintError(std::string_view command, std::string_view message);
+
+class OptionSet;
+// Parses a command's `args` into `options`. std::nullopt: run the command; otherwise the exit
+// status to return at once — 0 after --help, 2 after a usage error (printed, naming `command`).
+std::optional<int> ParseOrExitStatus(OptionSet& options, const std::vector<std::string>& args,
+                                     std::string_view command);
 
 // `--at` values: "now" (the wall clock, the only place a command reads it) or a UTC time.
 Result<std::chrono::sys_seconds> ParseAtTime(std::string_view flag, std::string_view text);

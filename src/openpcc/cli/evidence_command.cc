@@ -380,12 +380,7 @@ int Verify(const Args& args) {
       "  openpcc evidence verify --type sim --report report.bin --vek vek.der --root sim-root.pem\n"
       "  openpcc evidence verify --type bundle --policy policy.json --entries log-entries/ \\\n"
       "      --at 2025-07-01T00:01:00Z bundle.json");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
   Result<std::chrono::sys_seconds> at = ParseAtTime("--at", s.at);
   if (!at.ok()) {
     PrintError(kCommand, at.error());

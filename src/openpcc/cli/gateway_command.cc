@@ -164,12 +164,7 @@ int RunGateway(const Args& args) {
   options.AddBool("allow-remote-nodes", &config.allow_remote_nodes,
                   "Accept node URLs that are not loopback (then use https node URLs and --ca-file).");
   options.AddNotes(kNotes);
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
   for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"--directory-key", &directory_key_file},
                                     {"--policy", &policy_file},
                                     {"--registration-credential", &credential_file}}) {

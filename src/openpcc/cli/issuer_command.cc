@@ -136,12 +136,7 @@ int Serve(const Args& args) {
                     "every use, instead of the system clock.",
                     "FILE");
   options.AddNotes(kExampleConfig);
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
 
   Result<net::ServerOptions> server_options = ToServerOptions(flags, kCommand);
   if (!server_options.ok()) {

@@ -37,12 +37,7 @@ int MakeTiny(const Args& args) {
   options.AddString("vocab", &vocab,
                     "GGUF to copy the tokenizer from (default: the one scripts/setup installs).",
                     "FILE");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("model make-tiny", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "model make-tiny")) return *exit_status;
   model.layers = static_cast<uint32_t>(bench ? engine::kBenchLayers : layers);
   model.width = static_cast<uint32_t>(bench ? engine::kBenchWidth : width);
   model.context_length = static_cast<uint32_t>(context);

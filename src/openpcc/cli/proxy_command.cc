@@ -113,12 +113,7 @@ int RunProxy(const Args& args) {
                  "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
                  INT64_MAX);
   options.AddNotes(kNotes);
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
   Result<net::ServerOptions> server_options = ToServerOptions(flags, kCommand);
   if (!server_options.ok()) {
     PrintError(kCommand, server_options.error());

@@ -63,12 +63,7 @@ int RunRelay(const Args& args) {
                  1, INT64_MAX);
   options.AddInt("gateway-pool", &max_idle, "Idle connections kept open to the gateway.", 0, 4096);
   options.AddNotes(kExampleConfig);
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError(kCommand, parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, kCommand)) return *exit_status;
 
   Result<net::ServerOptions> server_options = ToServerOptions(flags, kCommand);
   if (!server_options.ok()) {

@@ -177,12 +177,7 @@ int Publish(const Args& args) {
   options.AddInt("gpu-switches", &gpu_switches, "NVSwitch reports a node must carry.", 0, 64);
   options.AddList("gpu-rim-id", &rim_ids, "An accepted GPU RIM id (driver or VBIOS); repeatable.", "ID");
   options.AddBool("dry-run", &dry_run, "Print the manifest JSON and exit without signing or submitting.");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("release publish", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "release publish")) return *exit_status;
   auto usage = [](const Error& e) {
     PrintError("release publish", e);
     return kExitUsage;
@@ -303,12 +298,7 @@ int Revoke(const Args& args) {
   AddCommon(options, common);
   options.AddString("release", &release, "Release id to revoke (64 hex digits; required).", "HEX");
   options.AddString("reason", &reason, "Why (logged publicly; required).", "TEXT");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("release revoke", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "release revoke")) return *exit_status;
   auto id = HexArg("--release", release, 32);
   if (!id.ok() || reason.empty()) {
     PrintError("release revoke", "--release (64 hex digits) and --reason are required");
@@ -333,12 +323,7 @@ int MinTcb(const Args& args) {
   AddCommon(options, common);
   options.AddString("platform", &platform, "sev-snp, tdx, tpm or sim (required).", "PLATFORM");
   options.AddList("component", &components, "A TCB component and its minimum, e.g. snp=22 or microcode=213; repeatable.", "NAME=N");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("release min-tcb", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "release min-tcb")) return *exit_status;
   tlog::MinimumTcb notice;
   notice.platform = platform;
   for (const auto& c : components) {

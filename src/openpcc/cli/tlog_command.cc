@@ -92,12 +92,7 @@ int Serve(const Args& args) {
       "  directory-key = /var/lib/openpcc/keys/directory.pub\n"
       "  witness = \"http://127.0.0.1:7410 witness-1+0a1b2c3d+BP...\"\n"
       "  refresh-interval = 5m\n");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("tlog", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "tlog")) return *exit_status;
 
   auto fail = [](const Error& e, int code) {
     PrintError("tlog", e);
@@ -224,12 +219,7 @@ int Monitor(const Args& args) {
   options.AddBool("once", &once, "Check once and exit (scripts and tests).");
   options.AddDuration("interval", &interval, "Polling interval without --once.");
   options.AddDuration("max-age", &max_age, "Report the checkpoint as stale when its quorum's cosignatures are older (informational).");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("tlog monitor", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "tlog monitor")) return *exit_status;
   auto fail = [](const Error& e, int code) {
     PrintError("tlog monitor", e);
     return code;

@@ -28,6 +28,7 @@
 #include "openpcc/cli/tlog_cli.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/random.h"
+#include "openpcc/crypto/secret.h"
 #include "openpcc/services/key_files.h"
 #include "openpcc/services/process.h"
 #include "openpcc/util/bytes.h"
@@ -66,8 +67,10 @@ std::string ReadText(const fs::path& path) {
 
 // A secret (the API key, the registration credential) goes straight into a 0600 file.
 Status WriteSecretFile(const fs::path& path, std::string_view text) {
-  const std::string line = std::string(text) + "\n";
-  return services::WriteKeyFile(path, AsBytes(line), 0600);
+  std::string line = std::string(text) + "\n";
+  Status written = services::WriteKeyFile(path, AsBytes(line), 0600);
+  crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(line.data()), line.size()));
+  return written;
 }
 
 // The children of this process, stopped in reverse order of start.
@@ -223,12 +226,7 @@ int RunUp(const Args& args) {
   options.AddNotes(
       "Children log to DIR/run/logs/ROLE.log; none of them logs prompts, completions or tokens.\n"
       "Example: openpcc up --nodes 3 --model ~/models/llama-3-8b-instruct.Q4_K_M.gguf --model-name llama-3-8b\n");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("up", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "up")) return *exit_status;
   if (flags.engine != "llama" && flags.engine != "openai") {
     PrintError("up", "--engine: expected llama or openai, got '" + flags.engine + "'");
     return kExitUsage;
@@ -305,11 +303,17 @@ int RunUp(const Args& args) {
   if (!account.ok()) return Fail(account.error());
   auto api_key = s.RunStep("issuer-key", {"issuer", "admin", "create-key", "up", "--state-dir", (run / "issuer").string()});
   if (!api_key.ok()) return Fail(api_key.error());
-  if (Status st = WriteSecretFile(run / "api-key", *api_key); !st.ok()) return Fail(st.error());
+  Status wrote_key = WriteSecretFile(run / "api-key", *api_key);
+  crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(api_key->data()), api_key->size()));
+  if (!wrote_key.ok()) return Fail(wrote_key.error());
 
   Bytes credential(32);
   crypto::RandomBytes(credential);
-  if (Status st = WriteSecretFile(run / "registration-credential", HexEncode(credential)); !st.ok()) return Fail(st.error());
+  std::string credential_hex = HexEncode(credential);
+  Status wrote_credential = WriteSecretFile(run / "registration-credential", credential_hex);
+  crypto::Wipe(credential);
+  crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(credential_hex.data()), credential_hex.size()));
+  if (!wrote_credential.ok()) return Fail(wrote_credential.error());
   auto release_pub = services::ReadEd25519PublicKey(keys / "release.pub");
   if (!release_pub.ok()) return Fail(release_pub.error());
   boost::json::array witness_vkeys;

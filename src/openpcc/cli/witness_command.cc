@@ -37,12 +37,7 @@ int RunWitness(const Args& args) {
       "  listen = 127.0.0.1:7410\n"
       "  key = /var/lib/openpcc/keys/witness.key\n"
       "  log = \"openpcc.local/log openpcc.local/log+1a2b3c4d+AW...\"\n");
-  Result<OptionSet::Outcome> parsed = options.Parse(args);
-  if (!parsed.ok()) {
-    PrintError("witness", parsed.error());
-    return kExitUsage;
-  }
-  if (parsed.value() == OptionSet::Outcome::kHelpShown) return kExitOk;
+  if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "witness")) return *exit_status;
   auto fail = [](const Error& e, int code) {
     PrintError("witness", e);
     return code;
