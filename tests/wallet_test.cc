@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "openpcc/tokens/issuance.h"
@@ -43,8 +45,10 @@ class WalletTest : public ::testing::Test {
     p.challenge = challenge_;
     return p;
   }
-  std::unique_ptr<Wallet> OpenWallet(uint64_t random_value = 30) {
-    auto w = Wallet::Open((dir_ / "tokens").string(), Policy(), [this, random_value](uint64_t bound) {
+  std::unique_ptr<Wallet> OpenWallet(uint64_t random_value = 30, size_t reserve = 1) {
+    WalletPolicy policy = Policy();
+    policy.reserve = reserve;
+    auto w = Wallet::Open((dir_ / "tokens").string(), policy, [this, random_value](uint64_t bound) {
       last_bound_ = bound;
       return random_value % bound;
     });
@@ -147,6 +151,52 @@ TEST_F(WalletTest, DiscardsTokensOfUnlistedOrExpiredKeysAndRefusesAReadableFile)
   chmod((dir_ / "tokens").c_str(), 0644);
   auto reopened = Wallet::Open((dir_ / "tokens").string(), Policy(), [](uint64_t) { return 0; });
   EXPECT_EQ(reopened.error().message(), "wallet: token file is readable by others (mode must be 0600)");
+}
+
+std::string FileText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(WalletTest, ReserveKeepsTheFileRewriteOffTheRequestAndACrashLosesAtMostTheReserve) {
+  std::set<Nonce> seen;
+  const std::filesystem::path file = dir_ / "tokens";
+  {
+    auto wallet = OpenWallet(30, /*reserve=*/3);
+    ASSERT_EQ(*wallet->Tick(T0, keys_, Fetcher()), 0u);  // scheduled at T0 + 30 s
+    ASSERT_EQ(*wallet->Tick(T0 + seconds(30), keys_, Fetcher()), 4u);
+    const std::string fetched = FileText(file);
+    // The first Take moves three tokens out of the file at once...
+    auto t = wallet->Take(T0);
+    ASSERT_TRUE(t.ok());
+    seen.insert(t->nonce);
+    EXPECT_EQ(wallet->reserved(), 2u);
+    EXPECT_EQ(wallet->size(), 3u);
+    const std::string after_first = FileText(file);
+    EXPECT_NE(after_first, fetched);
+    // ...so the next two leave the file alone.
+    for (int i = 0; i < 2; ++i) {
+      auto next = wallet->Take(T0);
+      ASSERT_TRUE(next.ok());
+      EXPECT_TRUE(seen.insert(next->nonce).second);
+      EXPECT_EQ(FileText(file), after_first);
+    }
+    // Tick tops the reserve up ahead of need: the last token leaves the file now (and a refill is
+    // scheduled, 30 s ahead).
+    EXPECT_EQ(*wallet->Tick(T0 + seconds(31), keys_, Fetcher()), 0u);
+    EXPECT_EQ(wallet->reserved(), 1u);
+    EXPECT_NE(FileText(file), after_first);
+  }
+  // A crash (the wallet dropped without a word) loses the reserved token, never hands it out twice.
+  auto wallet = OpenWallet(0, 3);
+  EXPECT_EQ(wallet->size(), 0u);
+  EXPECT_EQ(wallet->Take(T0).error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(seen.size(), 3u);
+
+  WalletPolicy zero = Policy();
+  zero.reserve = 0;
+  EXPECT_EQ(Wallet::Open((dir_ / "other").string(), zero, [](uint64_t) { return 0; }).error().message(),
+            "wallet: reserve must be in [1, 64]");
 }
 
 }  // namespace

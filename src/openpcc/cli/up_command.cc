@@ -53,6 +53,7 @@ struct UpFlags {
   std::string log_level = "info";
   bool ephemeral_ports = false;
   int64_t token_batch = 16;
+  int64_t service_threads = 1;
 
   // DESIGN §4's port for a role, or 0 (the system picks) with --ephemeral-ports.
   std::string Listen(int port) const { return "127.0.0.1:" + std::to_string(ephemeral_ports ? 0 : port); }
@@ -76,8 +77,11 @@ Status WriteSecretFile(const fs::path& path, std::string_view text) {
 // The children of this process, stopped in reverse order of start.
 class Supervisor {
  public:
-  Supervisor(std::string self, fs::path run, std::string log_level)
-      : self_(std::move(self)), run_(std::move(run)), log_level_(std::move(log_level)) {}
+  Supervisor(std::string self, fs::path run, std::string log_level, int64_t service_threads)
+      : self_(std::move(self)),
+        run_(std::move(run)),
+        log_level_(std::move(log_level)),
+        service_threads_(std::to_string(service_threads)) {}
   ~Supervisor() { StopAll(); }
 
   // Runs `openpcc ARGS...` to completion; its stdout is returned, its stderr goes to the step's log.
@@ -109,7 +113,8 @@ class Supervisor {
     options.argv = {self_};
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     for (const std::string& a : {std::string("--listen"), listen, std::string("--ready-file"), ready.string(),
-                                 std::string("--log-level"), log_level_}) {
+                                 std::string("--log-level"), log_level_, std::string("--threads"),
+                                 service_threads_}) {
       options.argv.push_back(a);
     }
     options.log_path = (run_ / "logs" / (name + ".log")).string();
@@ -154,6 +159,7 @@ class Supervisor {
   std::string self_;
   fs::path run_;
   std::string log_level_;
+  std::string service_threads_;
   std::vector<Child> children_;
 };
 
@@ -222,6 +228,9 @@ int RunUp(const Args& args) {
   options.AddBool("ephemeral-ports", &flags.ephemeral_ports,
                   "Every role on a free port the system picks instead of 7100-7600 (tests, or a second "
                   "stack beside a running one); the banner shows where each listens.");
+  options.AddInt("service-threads", &flags.service_threads,
+                 "I/O threads of each service. One is plenty on one machine and spares each streamed "
+                 "token a hand-off between threads in every process it crosses.", 1, 64);
   options.AddString("log-level", &flags.log_level, "Log level of every child: debug, info, warning or error.", "LEVEL");
   options.AddNotes(
       "Children log to DIR/run/logs/ROLE.log; none of them logs prompts, completions or tokens.\n"
@@ -256,7 +265,7 @@ int RunUp(const Args& args) {
   const fs::path keys = dir / "keys";
 
   services::BlockStopSignals();
-  Supervisor s(self.string(), run, flags.log_level);
+  Supervisor s(self.string(), run, flags.log_level, flags.service_threads);
   std::fprintf(stderr, "openpcc up: preparing keys, model and the simulated TEE root in %s\n", dir.string().c_str());
   if (Status prepared = Prepare(s, flags, keys); !prepared.ok()) return Fail(prepared.error());
 

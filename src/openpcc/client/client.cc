@@ -26,6 +26,10 @@ namespace {
 namespace json = boost::json;
 using std::chrono::sys_seconds;
 
+// Tokens the wallet moves out of its file at a time, so that a request does not wait for the
+// file's rewrite and fsyncs; a crash costs at most this many tokens (tokens/wallet.h).
+constexpr size_t kWalletReserve = 16;
+
 Error Staged(std::string_view stage, const Error& e) { return Error(e.code(), std::string(stage) + ": " + e.message()); }
 Error ConfigError(std::string message) { return Error(ErrorCode::kInvalidArgument, "config: " + message); }
 
@@ -267,6 +271,7 @@ Result<std::unique_ptr<Client>> Client::Create(ClientConfig config, const Clock&
   tokens::WalletPolicy wallet_policy;
   wallet_policy.empty_refill_delay = cfg.empty_refill_delay;
   wallet_policy.batch_size = cfg.token_batch_size;
+  wallet_policy.reserve = kWalletReserve;
   auto wallet = tokens::Wallet::Open(wallet_path.string(), std::move(wallet_policy), crypto::RandomUniform);
   if (!wallet.ok()) return Staged("wallet", wallet.error());
   c->wallet_ = std::move(*wallet);
@@ -414,6 +419,7 @@ Result<TrustedDirectory> Client::Bootstrap(std::string_view model, const TrustOb
   tokens::WalletPolicy policy;
   policy.empty_refill_delay = config_.empty_refill_delay;
   policy.batch_size = config_.token_batch_size;
+  policy.reserve = kWalletReserve;
   policy.challenge = trusted.directory.token_challenge;
   for (const directory::DirectoryTokenKey& k : trusted.directory.token_keys) {
     auto key = crypto::BlindRsaPublicKey::FromSpki(k.token_key);

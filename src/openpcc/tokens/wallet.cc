@@ -55,6 +55,9 @@ Result<std::unique_ptr<Wallet>> Wallet::Open(std::string path, WalletPolicy poli
   if (policy.batch_size == 0 || policy.batch_size > kMaxBatchSize) {
     return Error(ErrorCode::kInvalidArgument, "wallet: batch_size must be in [1, 1024]");
   }
+  if (policy.reserve == 0 || policy.reserve > kMaxReserve) {
+    return Error(ErrorCode::kInvalidArgument, "wallet: reserve must be in [1, 64]");
+  }
   std::unique_ptr<Wallet> w(new Wallet(std::move(path), std::move(policy), std::move(random)));
   OPENPCC_RETURN_IF_ERROR(w->Load());
   return w;
@@ -145,19 +148,35 @@ bool Wallet::Usable(const Entry& e, std::chrono::sys_seconds now) const {
 }
 
 bool Wallet::Prune(std::chrono::sys_seconds now) {
+  std::erase_if(reserve_, [&](const Entry& e) { return !Usable(e, now); });
   const size_t before = entries_.size();
   std::erase_if(entries_, [&](const Entry& e) { return !Usable(e, now); });
   return entries_.size() != before;
+}
+
+Status Wallet::FillReserve() {
+  const size_t want = std::max<size_t>(policy_.reserve, 1);
+  if (reserve_.size() >= want || entries_.empty()) return OkStatus();
+  const size_t n = std::min(want - reserve_.size(), entries_.size());
+  std::vector<Entry> moved(std::make_move_iterator(entries_.begin()),
+                           std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(n)));
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(n));
+  // Not durably out of the file: drop them (never hand one out twice) and fail.
+  OPENPCC_RETURN_IF_ERROR(Persist());
+  for (Entry& e : moved) reserve_.push_back(std::move(e));
+  return OkStatus();
 }
 
 Status Wallet::SetPolicy(WalletPolicy policy) {
   std::lock_guard lock(mu_);
   policy_ = std::move(policy);
   const size_t before = entries_.size();
-  std::erase_if(entries_, [&](const Entry& e) {
+  auto unlisted = [&](const Entry& e) {
     return std::find(policy_.allowed_keys.begin(), policy_.allowed_keys.end(),
                      e.token.token_key_id) == policy_.allowed_keys.end();
-  });
+  };
+  std::erase_if(reserve_, unlisted);
+  std::erase_if(entries_, unlisted);
   if (entries_.size() != before) return Persist();
   return OkStatus();
 }
@@ -167,14 +186,16 @@ Result<size_t> Wallet::Tick(std::chrono::sys_seconds now,
                             const TokenFetcher& fetch) {
   std::lock_guard lock(mu_);
   if (Prune(now)) OPENPCC_RETURN_IF_ERROR(Persist());
-  if (entries_.size() >= policy_.refill_below) {
+  // Ahead of need, so that Take finds the reserve full and does no I/O.
+  if (reserve_.size() * 2 < std::max<size_t>(policy_.reserve, 1)) OPENPCC_RETURN_IF_ERROR(FillReserve());
+  if (entries_.size() + reserve_.size() >= policy_.refill_below) {
     refill_at_.reset();
     return size_t{0};
   }
   if (!refill_at_) {
-    const auto bound = entries_.empty() ? std::min(policy_.empty_refill_delay,
-                                                   policy_.max_refill_delay)
-                                        : policy_.max_refill_delay;
+    const auto bound = entries_.empty() && reserve_.empty()
+                           ? std::min(policy_.empty_refill_delay, policy_.max_refill_delay)
+                           : policy_.max_refill_delay;
     const uint64_t delay = bound.count() > 0 ? random_(static_cast<uint64_t>(bound.count())) : 0;
     refill_at_ = now + std::chrono::seconds(static_cast<int64_t>(delay));
   }
@@ -224,24 +245,29 @@ Result<size_t> Wallet::Tick(std::chrono::sys_seconds now,
 
 Result<Token> Wallet::Take(std::chrono::sys_seconds now) {
   std::lock_guard lock(mu_);
-  Prune(now);
-  if (entries_.empty()) {
+  const bool pruned = Prune(now);
+  if (reserve_.empty()) {
+    if (entries_.empty()) {
+      if (pruned) OPENPCC_RETURN_IF_ERROR(Persist());
+      return Error(ErrorCode::kFailedPrecondition, "wallet: no usable token (refill pending)");
+    }
+    OPENPCC_RETURN_IF_ERROR(FillReserve());  // also writes what Prune dropped
+  } else if (pruned) {
     OPENPCC_RETURN_IF_ERROR(Persist());
-    return Error(ErrorCode::kFailedPrecondition, "wallet: no usable token (refill pending)");
   }
-  Entry taken = std::move(entries_.front());
-  entries_.erase(entries_.begin());
-  Status persisted = Persist();
-  if (!persisted.ok()) {
-    // Not durably removed: keep it out of memory anyway (never hand it out twice) and fail.
-    return std::move(persisted).error();
-  }
+  Entry taken = std::move(reserve_.front());
+  reserve_.erase(reserve_.begin());
   return std::move(taken.token);
 }
 
 size_t Wallet::size() const {
   std::lock_guard lock(mu_);
-  return entries_.size();
+  return entries_.size() + reserve_.size();
+}
+
+size_t Wallet::reserved() const {
+  std::lock_guard lock(mu_);
+  return reserve_.size();
 }
 
 std::optional<std::chrono::sys_seconds> Wallet::scheduled_refill() const {

@@ -11,10 +11,14 @@
 // tokens whose key the policy no longer lists or whose redemption window has closed.
 //
 // Storage: one file, created with mode 0600 and replaced atomically (write a temporary file,
-// fsync, rename, fsync the directory). Take() removes a token from the file durably before
-// returning it, so a token is never handed out twice, even across crashes (a crash after the
-// removal loses that token, the safe direction). The file holds unblinded tokens: they are bearer
-// credentials and stay on the user's machine.
+// fsync, rename, fsync the directory). A token leaves the file durably before it is handed out,
+// so it is never handed out twice, even across crashes: a second spend of one token would fail and,
+// worse, link the two requests. To keep that file rewrite (and its two fsyncs) off the request
+// path, tokens leave the file `reserve` at a time into an in-memory reserve: Take() serves from the
+// reserve without I/O and moves the next tokens out of the file only when it is empty; Tick() tops
+// the reserve up ahead of need. A crash loses the reserve (at most `reserve` tokens), the safe
+// direction. The file holds unblinded tokens: they are bearer credentials and stay on the user's
+// machine.
 //
 // Thread safety: internally synchronised; the fetch callback runs with the wallet locked.
 #pragma once
@@ -32,11 +36,14 @@
 
 namespace openpcc::tokens {
 
+inline constexpr size_t kMaxReserve = 64;
+
 struct WalletPolicy {
   size_t batch_size = 16;
   size_t refill_below = 4;
   std::chrono::seconds max_refill_delay{std::chrono::hours(1)};
   std::chrono::seconds empty_refill_delay{std::chrono::minutes(1)};
+  size_t reserve = 1;  // tokens moved out of the file per rewrite (1: every Take rewrites it)
   std::vector<TokenKeyId> allowed_keys;  // from the logged directory
   Bytes challenge;                       // the fixed TokenChallenge
 };
@@ -60,11 +67,14 @@ class Wallet {
   Result<size_t> Tick(std::chrono::sys_seconds now, const std::vector<TokenVerificationKey>& keys,
                       const TokenFetcher& fetch);
 
-  // Removes the oldest usable token from the file, durably, and returns it. kFailedPrecondition
-  // when none is left (the caller waits for a scheduled refill; there is no on-demand fetch).
+  // Returns the oldest usable token of the reserve, first refilling the reserve from the file
+  // (durably) if it is empty. kFailedPrecondition when none is left (the caller waits for a
+  // scheduled refill; there is no on-demand fetch).
   Result<Token> Take(std::chrono::sys_seconds now);
 
+  // Usable tokens: those in the file and those in the reserve.
   size_t size() const;
+  size_t reserved() const;
   std::optional<std::chrono::sys_seconds> scheduled_refill() const;
 
  private:
@@ -77,14 +87,19 @@ class Wallet {
   Status Load();
   Status Persist() const;
   bool Usable(const Entry& e, std::chrono::sys_seconds now) const;
-  // Drops unusable entries; returns whether anything changed.
+  // Drops unusable entries of the file; returns whether anything changed. The reserve is pruned
+  // too (no I/O: it is not in the file).
   bool Prune(std::chrono::sys_seconds now);
+  // Moves up to `policy_.reserve - reserve_.size()` tokens from the file to the reserve, durably.
+  // If the rewrite fails they are dropped, never handed out.
+  Status FillReserve();
 
   const std::string path_;
   WalletPolicy policy_;
   RandomSource random_;
   mutable std::mutex mu_;
-  std::vector<Entry> entries_;
+  std::vector<Entry> entries_;  // in the file, oldest first
+  std::vector<Entry> reserve_;  // out of the file, not yet handed out, oldest first
   std::optional<std::chrono::sys_seconds> refill_at_;
 };
 
