@@ -90,6 +90,28 @@ TEST_F(RedeemerTest, RedeemsEachTokenExactlyOnce) {
   }
 }
 
+TEST_F(RedeemerTest, TwoPhaseRedemptionDecidesOnceThenAnswersDurably) {
+  const auto tokens = Obtain(1, T0, FixedChallenge());
+  auto redeem = [&](ByteView token) {
+    std::vector<std::string> events;
+    redeemer_->RedeemTwoPhase(
+        token, T0 + hours(1), [&](Status s) { events.push_back("decided " + (s.ok() ? std::string("ok") : s.error().message())); },
+        [&](Status s) { events.push_back("durable " + (s.ok() ? std::string("ok") : s.error().message())); });
+    return events;
+  };
+  EXPECT_EQ(redeem(tokens[0].Encode()), (std::vector<std::string>{"decided ok", "durable ok"}));
+  EXPECT_EQ(redeem(tokens[0].Encode()), (std::vector<std::string>{"decided redeem: token already spent",
+                                                                   "durable redeem: token already spent"}));
+  // Refused before the store: both phases carry the refusal.
+  Bytes garbage = tokens[0].Encode();
+  garbage.pop_back();
+  std::vector<std::string> refused = redeem(garbage);
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].substr(0, 8), "decided ");
+  EXPECT_EQ(refused[0].substr(8), refused[1].substr(8));
+  EXPECT_NE(refused[0], "decided ok");
+}
+
 TEST_F(RedeemerTest, RefusesInDesignOrderEachForItsOwnReason) {
   const Token good = Obtain(1, T0, FixedChallenge())[0];
   const sys_seconds now = T0 + hours(1);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -106,6 +107,45 @@ TEST(SpentStoreTest, SqliteStoreRemembersAcrossReopen) {
   }
   auto store = OpenStore(dir.File("spent.db"));
   EXPECT_FALSE(*store->InsertIfAbsent(a, kExpiry));
+}
+
+TEST(SpentStoreTest, TwoPhaseInsertDecidesBeforeTheCommitAndAcknowledgesAfterIt) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("spent.db"));
+  ASSERT_TRUE(store);
+  const Nonce a = RandomNonce();
+  struct Seen {
+    std::mutex mu;
+    std::vector<std::string> events;
+  } seen;
+  auto insert = [&](const Nonce& n) {
+    std::promise<void> finished;
+    store->InsertIfAbsentTwoPhase(
+        n, kExpiry,
+        [&](bool inserted) {
+          std::lock_guard lock(seen.mu);
+          // The batch's COMMIT has not happened yet: the decision comes before the fsync.
+          seen.events.push_back(std::string("decided ") + (inserted ? "new" : "spent") + " at commit " +
+                                std::to_string(store->commits()));
+        },
+        [&](Result<bool> r) {
+          std::lock_guard lock(seen.mu);
+          seen.events.push_back(std::string("durable ") + (r.ok() && *r ? "new" : "spent") + " at commit " +
+                                std::to_string(store->commits()));
+          finished.set_value();
+        });
+    finished.get_future().wait();
+  };
+  insert(a);
+  insert(a);
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"decided new at commit 0", "durable new at commit 1",
+                                                    "decided spent at commit 1", "durable spent at commit 2"}));
+  // The default implementation (the in-memory store) decides just before it acknowledges.
+  MemorySpentStore memory;
+  std::vector<std::string> order;
+  memory.InsertIfAbsentTwoPhase(a, kExpiry, [&](bool inserted) { order.push_back(inserted ? "decided" : "x"); },
+                                [&](Result<bool> r) { order.push_back(r.ok() && *r ? "durable" : "x"); });
+  EXPECT_EQ(order, (std::vector<std::string>{"decided", "durable"}));
 }
 
 TEST(SpentStoreTest, GroupCommitBatchesConcurrentRedeemersAndPicksOneWinnerPerNonce) {

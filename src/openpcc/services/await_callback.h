@@ -7,14 +7,21 @@
 // call `done` before the server's io_context is destroyed (services stop their workers after the
 // server has shut down and before they destroy it).
 //
-// Thread safety: `done` may be called from any thread, exactly once.
+// `Deferred<T>` is the same for a result awaited later: the handler starts the work, goes on with
+// other work (routing a request while a spend is fsynced), and awaits the result only when it must
+// have it.
+//
+// Thread safety: `done` (and a Deferred's resolver) may be called from any thread, exactly once.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <utility>
 
 #include "openpcc/net/asio.h"
+#include "openpcc/net/beast.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -45,5 +52,42 @@ net::Awaitable<T> AwaitCallback(std::function<void(std::function<void(T)> done)>
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(T)>(
       std::move(initiation), boost::asio::use_awaitable);
 }
+
+template <typename T>
+class Deferred {
+ public:
+  explicit Deferred(net::asio::any_io_executor executor) : state_(std::make_shared<State>(executor)) {}
+
+  // The function that delivers the result; it may outlive this Deferred.
+  std::function<void(T)> Resolver() const {
+    return [state = state_](T value) {
+      {
+        std::lock_guard lock(state->mu);
+        state->value.emplace(std::move(value));
+      }
+      state->bell.try_send(net::beast::error_code{});
+    };
+  }
+
+  // Suspends until the result was delivered (at once if it already was); call at most once.
+  net::Awaitable<T> Get() {
+    {
+      std::lock_guard lock(state_->mu);
+      if (state_->value) co_return std::move(*state_->value);
+    }
+    (void)co_await state_->bell.async_receive(net::kAsTuple);
+    std::lock_guard lock(state_->mu);
+    co_return std::move(*state_->value);
+  }
+
+ private:
+  struct State {
+    explicit State(net::asio::any_io_executor executor) : bell(executor, 1) {}
+    std::mutex mu;
+    std::optional<T> value;
+    net::asio::experimental::concurrent_channel<void(net::beast::error_code)> bell;
+  };
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace openpcc::services

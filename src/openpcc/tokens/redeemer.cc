@@ -1,6 +1,8 @@
 #include "openpcc/tokens/redeemer.h"
 
 #include <future>
+#include <memory>
+#include <utility>
 
 #include "openpcc/crypto/secret.h"
 #include "openpcc/tokens/auth_scheme.h"
@@ -51,27 +53,34 @@ Result<TokenVerificationKey> Redeemer::Check(const Token& token,
 
 void Redeemer::RedeemAsync(ByteView token_bytes, std::chrono::sys_seconds now,
                            std::function<void(Status)> done) {
+  RedeemTwoPhase(token_bytes, now, [](const Status&) {}, std::move(done));
+}
+
+void Redeemer::RedeemTwoPhase(ByteView token_bytes, std::chrono::sys_seconds now,
+                              std::function<void(Status)> decided, std::function<void(Status)> durable) {
+  auto refuse = [&](Error error) {
+    decided(error);
+    durable(std::move(error));
+  };
   auto token = Token::Parse(token_bytes);
-  if (!token.ok()) {
-    done(std::move(token).error());
-    return;
-  }
+  if (!token.ok()) return refuse(std::move(token).error());
   auto key = Check(*token, now);
-  if (!key.ok()) {
-    done(std::move(key).error());
-    return;
-  }
-  const auto expires_at = key->windows.redeem_until;
-  store_.InsertIfAbsentAsync(token->nonce, expires_at,
-                             [done = std::move(done)](Result<bool> inserted) {
-                               if (!inserted.ok()) {
-                                 done(std::move(inserted).error());
-                               } else if (!*inserted) {
-                                 done(Error(ErrorCode::kReplay, "redeem: token already spent"));
-                               } else {
-                                 done(OkStatus());
-                               }
-                             });
+  if (!key.ok()) return refuse(std::move(key).error());
+  auto spent = [] { return Error(ErrorCode::kReplay, "redeem: token already spent"); };
+  // `decided` must run exactly once, before `durable`, even when the store fails before deciding.
+  auto decided_once = std::make_shared<std::function<void(Status)>>(std::move(decided));
+  store_.InsertIfAbsentTwoPhase(
+      token->nonce, key->windows.redeem_until,
+      [decided_once, spent](bool inserted) {
+        auto call = std::exchange(*decided_once, nullptr);
+        if (call) call(inserted ? OkStatus() : Status(spent()));
+      },
+      [decided_once, spent, durable = std::move(durable)](Result<bool> inserted) {
+        Status result = !inserted.ok() ? Status(std::move(inserted).error()) : *inserted ? OkStatus() : Status(spent());
+        auto call = std::exchange(*decided_once, nullptr);
+        if (call) call(result);
+        durable(std::move(result));
+      });
 }
 
 Status Redeemer::Redeem(ByteView token, std::chrono::sys_seconds now) {

@@ -44,6 +44,12 @@ class Redeemer {
   Status Redeem(ByteView token, std::chrono::sys_seconds now);
   // The same, answering through `done` (possibly on the store's thread).
   void RedeemAsync(ByteView token, std::chrono::sys_seconds now, std::function<void(Status)> done);
+  // RedeemAsync in two phases: `decided` runs once checks 1–5 have an answer — OK when the nonce
+  // was new and its insertion is ordered (not yet durable), else the refusal; `durable` runs after
+  // it with the final answer, OK only once the spend is durable. The gateway routes on decided(OK)
+  // so the store's fsync overlaps the node's work, and releases nothing before durable(OK).
+  void RedeemTwoPhase(ByteView token, std::chrono::sys_seconds now, std::function<void(Status)> decided,
+                      std::function<void(Status)> durable);
   // Parses `Authorization: PrivateToken token="…"` and redeems its token.
   Status RedeemAuthorization(std::string_view authorization, std::chrono::sys_seconds now);
 

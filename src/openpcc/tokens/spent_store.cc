@@ -13,6 +13,15 @@ Result<bool> SpentTokenStore::InsertIfAbsent(const Nonce& key,
   return future.get();
 }
 
+void SpentTokenStore::InsertIfAbsentTwoPhase(const Nonce& key, std::chrono::sys_seconds expires_at,
+                                             DecidedCallback decided, Callback done) {
+  InsertIfAbsentAsync(key, expires_at,
+                      [decided = std::move(decided), done = std::move(done)](Result<bool> result) {
+                        if (result.ok()) decided(*result);
+                        done(std::move(result));
+                      });
+}
+
 void MemorySpentStore::InsertIfAbsentAsync(const Nonce& key, std::chrono::sys_seconds expires_at,
                                            Callback done) {
   bool inserted = false;

@@ -37,8 +37,19 @@ class SpentTokenStore {
 
   virtual ~SpentTokenStore() = default;
 
+  using DecidedCallback = std::function<void(bool inserted)>;
+
   virtual void InsertIfAbsentAsync(const Nonce& key, std::chrono::sys_seconds expires_at,
                                    Callback done) = 0;
+  // The same in two phases, for a caller that overlaps the durability wait with other work:
+  // `decided` runs as soon as the store knows whether the key is new (its insertion is ordered
+  // before any later one, but not yet durable); `done` runs afterwards exactly as above, and only
+  // its true acknowledges the insertion. When the insertion fails after decided(true), `done` gets
+  // the error: the caller must not have released anything that depended on it. `decided` does not
+  // run when the store fails before it knows. Both may run on a store thread and must be quick.
+  // This default runs `decided` just before `done`.
+  virtual void InsertIfAbsentTwoPhase(const Nonce& key, std::chrono::sys_seconds expires_at,
+                                      DecidedCallback decided, Callback done);
   // Blocking form of InsertIfAbsentAsync.
   Result<bool> InsertIfAbsent(const Nonce& key, std::chrono::sys_seconds expires_at);
 

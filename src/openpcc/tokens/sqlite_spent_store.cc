@@ -64,10 +64,15 @@ SqliteSpentStore::~SqliteSpentStore() {
 
 void SqliteSpentStore::InsertIfAbsentAsync(const Nonce& key, std::chrono::sys_seconds expires_at,
                                            Callback done) {
+  InsertIfAbsentTwoPhase(key, expires_at, nullptr, std::move(done));
+}
+
+void SqliteSpentStore::InsertIfAbsentTwoPhase(const Nonce& key, std::chrono::sys_seconds expires_at,
+                                              DecidedCallback decided, Callback done) {
   {
     std::lock_guard lock(queue_mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{key, expires_at.time_since_epoch().count(), std::move(done)});
+      queue_.push_back(Pending{key, expires_at.time_since_epoch().count(), std::move(decided), std::move(done)});
       queue_cv_.notify_one();
       return;
     }
@@ -114,7 +119,13 @@ void SqliteSpentStore::CommitBatch(std::deque<Pending>& batch) {
         results.emplace_back(sqlite3_changes(db) == 1);
       }
       sqlite3_reset(insert_.get());
-      if (status.ok()) status = sqlite::Exec(db, "COMMIT");
+      if (status.ok()) {
+        // The answers are known; callers may start dependent work while the COMMIT syncs.
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (batch[i].decided) batch[i].decided(*results[i]);
+        }
+        status = sqlite::Exec(db, "COMMIT");
+      }
       if (!status.ok()) {
         // The batch is not durable: roll back whatever is left and acknowledge nothing.
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -6,6 +6,8 @@
 // runs one transaction of INSERT … ON CONFLICT DO NOTHING statements (in queue order, so two
 // spends of one nonce in one batch resolve to one winner), commits once, then answers every caller
 // of the batch. One fsync serves the whole batch, which is what makes durable redemptions cheap.
+// InsertIfAbsentTwoPhase's `decided` runs once the batch's INSERTs ran, before its COMMIT: the
+// answer is final unless the COMMIT fails, in which case `done` says so.
 // If the transaction fails, every caller of the batch gets the error and nothing is acknowledged.
 //
 // The durability argument, and the tests that check it, are in docs/tokens.md.
@@ -38,6 +40,8 @@ class SqliteSpentStore final : public SpentTokenStore {
 
   void InsertIfAbsentAsync(const Nonce& key, std::chrono::sys_seconds expires_at,
                            Callback done) override;
+  void InsertIfAbsentTwoPhase(const Nonce& key, std::chrono::sys_seconds expires_at,
+                              DecidedCallback decided, Callback done) override;
   Result<bool> Contains(const Nonce& key) override;
   Result<size_t> DropExpired(std::chrono::sys_seconds cutoff) override;
 
@@ -50,6 +54,7 @@ class SqliteSpentStore final : public SpentTokenStore {
   struct Pending {
     Nonce key;
     int64_t expires_at;
+    DecidedCallback decided;  // may be empty
     Callback done;
   };
 

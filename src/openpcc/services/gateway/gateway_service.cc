@@ -612,28 +612,36 @@ net::Awaitable<void> GatewayService::Dispatch(InnerRequest& inner, Sink& sink) {
   }
 }
 
-net::Awaitable<Status> GatewayService::Redeem(InnerRequest& inner) {
+net::Awaitable<Status> GatewayService::RedeemDecided(InnerRequest& inner, std::function<void(Status)> durable) {
+  auto refuse = [&](Error error) -> Status {
+    ++metrics_.tokens_refused;
+    durable(error);
+    return error;
+  };
   std::optional<std::string_view> authorization = inner.header("authorization");
   if (!authorization) {
-    ++metrics_.tokens_refused;
-    co_return Error(ErrorCode::kAuthenticationFailed, "token: the inner request has no Authorization: PrivateToken");
+    co_return refuse(Error(ErrorCode::kAuthenticationFailed, "token: the inner request has no Authorization: PrivateToken"));
   }
   Result<Bytes> token = tokens::ParseAuthorization(*authorization);
-  if (!token.ok()) {
-    ++metrics_.tokens_refused;
-    co_return Error(token.error().code(), "token: " + token.error().message());
-  }
+  if (!token.ok()) co_return refuse(Error(token.error().code(), "token: " + token.error().message()));
   const std::chrono::sys_seconds now = clock_.NowSeconds();
   Bytes token_bytes = std::move(token).value();
-  Status redeemed = co_await AwaitCallback<Status>([this, &token_bytes, now](std::function<void(Status)> done) {
-    redeemer_->RedeemAsync(token_bytes, now, std::move(done));
+  Status decided = co_await AwaitCallback<Status>([&](std::function<void(Status)> done) {
+    redeemer_->RedeemTwoPhase(token_bytes, now, std::move(done), std::move(durable));
   });
-  if (redeemed.ok()) {
+  if (decided.ok()) {
     ++metrics_.tokens_redeemed;
   } else {
     ++metrics_.tokens_refused;
   }
-  co_return redeemed;
+  co_return decided;
+}
+
+net::Awaitable<Status> GatewayService::Redeem(InnerRequest& inner) {
+  Deferred<Status> durable(co_await net::asio::this_coro::executor);
+  Status decided = co_await RedeemDecided(inner, durable.Resolver());
+  if (!decided.ok()) co_return decided;
+  co_return co_await durable.Get();
 }
 
 namespace {
@@ -665,8 +673,11 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
     (void)co_await sink.Error(400, "sealed_request", message);
     co_return;
   }
-  // DESIGN §2.3: the token is redeemed (spent) before routing.
-  Status redeemed = co_await Redeem(inner);
+  // DESIGN §2.3: the token is spent before routing: its insert-if-absent into the spent-token store
+  // has run (a second spend of it is refused from now on). Its fsync overlaps the node's work, and
+  // no byte of the node's answer goes out before the spend is durable (docs/tokens.md).
+  Deferred<Status> durable(co_await net::asio::this_coro::executor);
+  Status redeemed = co_await RedeemDecided(inner, durable.Resolver());
   if (!redeemed.ok()) {
     auto [status, code] = TokenRefusal(redeemed.error());
     LogInfo(config_.component, "token refused",
@@ -710,6 +721,16 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
       Result<size_t> n = co_await exchange->ReadSome(first);
       failed = !n.ok();
       if (n.ok()) first_size = *n;
+    }
+    if (!failed) {
+      Status spend = co_await durable.Get();
+      if (!spend.ok()) {
+        // Nothing was released; dropping the exchange cancels the node's work.
+        LogWarning(config_.component, "token spend not durable",
+                   {{"id", std::to_string(inner.id)}, {"error", std::string(ErrorCodeName(spend.error().code()))}});
+        (void)co_await sink.Error(503, "token_store", "gateway: the token's spend could not be recorded durably; retry");
+        co_return;
+      }
     }
     if (failed) {
       ++metrics_.infer_failovers;

@@ -141,6 +141,9 @@ class GatewayService {
   net::Awaitable<void> AttestInner(InnerRequest& inner, Sink& sink);
   net::Awaitable<void> LogProxy(InnerRequest& inner, Sink& sink);
   net::Awaitable<Status> Redeem(InnerRequest& inner);
+  // Redeems in two phases (tokens::Redeemer::RedeemTwoPhase): returns once the spend is decided;
+  // `durable` resolves once it is durable (or failed).
+  net::Awaitable<Status> RedeemDecided(InnerRequest& inner, std::function<void(Status)> durable);
   net::Awaitable<void> Register(net::Request& req, net::Response& res);
   net::Awaitable<void> Deregister(net::Request& req, net::Response& res);
   Status Admit(const std::string& body_text, NodeRegistration& out) const;
