@@ -4,6 +4,7 @@
 // its final chunk (truncated, never a clean end).
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -17,6 +18,7 @@
 #include "openpcc/tokens/auth_scheme.h"
 #include "openpcc/tokens/issuance.h"
 #include "openpcc/tokens/issuer_directory.h"
+#include "openpcc/tokens/spent_store.h"
 #include "openpcc/tokens/token.h"
 #include "openpcc/util/http_date.h"
 #include "openpcc/wire/bhttp.h"
@@ -49,6 +51,52 @@ bool Eventually(F f, std::chrono::milliseconds timeout = 10s) {
   }
   return f();
 }
+
+// A spent-token store that decides at once and, while `hold` is set, acknowledges durability only
+// when the test says so — to show that nothing reaches the client before the spend is durable.
+class HeldStore final : public tokens::SpentTokenStore {
+ public:
+  void InsertIfAbsentAsync(const tokens::Nonce& key, std::chrono::sys_seconds expires_at, Callback done) override {
+    InsertIfAbsentTwoPhase(key, expires_at, [](bool) {}, std::move(done));
+  }
+  void InsertIfAbsentTwoPhase(const tokens::Nonce& key, std::chrono::sys_seconds expires_at,
+                              DecidedCallback decided, Callback done) override {
+    const bool inserted = *memory_.InsertIfAbsent(key, expires_at);
+    decided(inserted);
+    std::lock_guard lock(mu_);
+    if (hold_) {
+      held_.push_back(std::move(done));
+      return;
+    }
+    done(inserted);
+  }
+  Result<bool> Contains(const tokens::Nonce& key) override { return memory_.Contains(key); }
+  Result<size_t> DropExpired(std::chrono::sys_seconds cutoff) override { return memory_.DropExpired(cutoff); }
+
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  void Release(Result<bool> answer) {
+    std::vector<Callback> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+      hold_ = false;
+    }
+    for (Callback& done : held) done(answer);
+  }
+
+ private:
+  tokens::MemorySpentStore memory_;
+  std::mutex mu_;
+  bool hold_ = false;
+  std::vector<Callback> held_;
+};
 
 class GatewayServiceTest : public ::testing::Test {
  protected:
@@ -120,6 +168,7 @@ class GatewayServiceTest : public ::testing::Test {
         std::move(crypto::Ed25519PrivateKey::FromSeed(Bytes(32, 3))).value());
     config.credential = crypto::SecretBytes(AsBytes(std::string_view("credential")));
     config.health_interval = 1h;
+    config.spent_store = store_;
     auto service = GatewayService::Create(std::move(config), clock_);
     ASSERT_TRUE(service.ok()) << service.error().ToString();
     service_ = std::move(service).value();
@@ -157,6 +206,35 @@ class GatewayServiceTest : public ::testing::Test {
     return tokens::FinalizeToken(request->pending, *response, token_key_->public_key())->Encode();
   }
 
+  // The chunked OHTTP request of POST /v1/infer with a sealed header naming the node, and the
+  // reader of its response.
+  struct OuterInfer {
+    Bytes outer;
+    std::optional<wire::ChunkedRequestWriter::ResponseReader> reader;
+  };
+  OuterInfer Infer() {
+    Bytes sealed = {wire::kSealedVersion, 0x00, 0x01, 1};
+    sealed.insert(sealed.end(), node_id_.begin(), node_id_.end());
+    sealed.resize(sealed.size() + 64, 0x42);
+    bhttp::Request request;
+    request.method = "POST";
+    request.scheme = "https";
+    request.authority = "gateway.test";
+    request.path = "/v1/infer";
+    const std::string date = FormatHttpDate(clock_.NowSeconds());
+    const std::string authorization = tokens::FormatAuthorization(Token());
+    request.headers.push_back({bhttp::Text("date"), bhttp::Text(date)});
+    request.headers.push_back({bhttp::Text("authorization"), bhttp::Text(authorization)});
+    request.content.assign(sealed.begin(), sealed.end());
+    auto encoded = bhttp::EncodeRequest(request);
+    OuterInfer out;
+    auto writer = wire::ChunkedRequestWriter::Create(ohttp_config_, ohttp_config_.suites[0], out.outer);
+    EXPECT_TRUE(writer.ok());
+    EXPECT_TRUE(writer->Finish(ByteView(encoded->data(), encoded->size()), out.outer).ok());
+    out.reader.emplace(writer->MakeResponseReader());
+    return out;
+  }
+
   uint64_t PublishedEpoch() {
     auto r = service_->CurrentResponse();
     return r ? ParseEpoch(r->entry) : 0;
@@ -177,6 +255,7 @@ class GatewayServiceTest : public ::testing::Test {
   std::string state_dir_;
   Bytes node_id_;
   std::unique_ptr<GatewayService> service_;
+  std::shared_ptr<HeldStore> store_ = std::make_shared<HeldStore>();
 };
 
 TEST_F(GatewayServiceTest, RepublishesTheDirectoryWhenTheClockCrossesAnEpoch) {
@@ -198,26 +277,9 @@ TEST_F(GatewayServiceTest, RepublishesTheDirectoryWhenTheClockCrossesAnEpoch) {
 
 TEST_F(GatewayServiceTest, ANodeDyingMidStreamTruncatesTheClientsStream) {
   ASSERT_TRUE(Eventually([&] { return PublishedEpoch() != 0; }));
-  // The inner request: POST /v1/infer with a sealed header naming the node.
-  Bytes sealed = {wire::kSealedVersion, 0x00, 0x01, 1};
-  sealed.insert(sealed.end(), node_id_.begin(), node_id_.end());
-  sealed.resize(sealed.size() + 64, 0x42);
-  bhttp::Request request;
-  request.method = "POST";
-  request.scheme = "https";
-  request.authority = "gateway.test";
-  request.path = "/v1/infer";
-  const std::string date = FormatHttpDate(clock_.NowSeconds());
-  const std::string authorization = tokens::FormatAuthorization(Token());
-  request.headers.push_back({bhttp::Text("date"), bhttp::Text(date)});
-  request.headers.push_back({bhttp::Text("authorization"), bhttp::Text(authorization)});
-  request.content.assign(sealed.begin(), sealed.end());
-  auto encoded = bhttp::EncodeRequest(request);
-  Bytes outer;
-  auto writer = wire::ChunkedRequestWriter::Create(ohttp_config_, ohttp_config_.suites[0], outer);
-  ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE(writer->Finish(ByteView(encoded->data(), encoded->size()), outer).ok());
-  auto reader = writer->MakeResponseReader();
+  OuterInfer call = Infer();
+  auto& reader = *call.reader;
+  const Bytes& outer = call.outer;
 
   auto client = net::BlockingClient::Create({});
   std::string inner;
@@ -236,6 +298,43 @@ TEST_F(GatewayServiceTest, ANodeDyingMidStreamTruncatesTheClientsStream) {
   const bool clean_end = head.ok() && reader.Finish(rest).ok();
   EXPECT_FALSE(clean_end) << "a truncated node stream reached the client as a clean end";
   EXPECT_FALSE(reader.finished());
+}
+
+TEST_F(GatewayServiceTest, NothingReachesTheClientBeforeTheSpendIsDurable) {
+  ASSERT_TRUE(Eventually([&] { return PublishedEpoch() != 0; }));
+  auto client = net::BlockingClient::Create({});
+  net::ClientRequest post("POST", UrlOf(*gateway_) + "/", {{"Content-Type", "message/ohttp-chunked-req"}});
+  for (const bool durable : {true, false}) {
+    SCOPED_TRACE(durable ? "the spend becomes durable" : "the spend fails");
+    store_->Hold();
+    const int calls_before = node_calls_.load();
+    OuterInfer call = Infer();
+    std::atomic<size_t> received{0};
+    std::string inner;
+    std::thread fetch([&] {
+      (void)(*client)->FetchStreaming(post, AsChars(call.outer), [&](std::string_view piece) -> Status {
+        crypto::SecretBytes plain;
+        OPENPCC_RETURN_IF_ERROR(call.reader->Push(AsBytes(piece), plain));
+        inner.append(AsChars(plain.view()));
+        received += piece.size();
+        return OkStatus();
+      });
+    });
+    // Routed at once (the spend is decided), and the node already answered its first bytes...
+    EXPECT_TRUE(Eventually([&] { return node_calls_.load() == calls_before + 1; }));
+    EXPECT_EQ(store_->held(), 1u);
+    std::this_thread::sleep_for(300ms);
+    // ...but the client has nothing while the spend is not durable.
+    EXPECT_EQ(received.load(), 0u);
+    store_->Release(durable ? Result<bool>(true) : Result<bool>(Error(ErrorCode::kInternal, "disk full")));
+    fetch.join();
+    if (durable) {
+      EXPECT_NE(inner.find(std::string(100, 'x')), std::string::npos);
+    } else {
+      EXPECT_EQ(inner.find(std::string(100, 'x')), std::string::npos);
+      EXPECT_NE(inner.find("token_store"), std::string::npos) << inner;
+    }
+  }
 }
 
 }  // namespace

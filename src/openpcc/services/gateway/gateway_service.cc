@@ -271,10 +271,14 @@ Result<std::unique_ptr<GatewayService>> GatewayService::Create(GatewayConfig con
   std::filesystem::create_directories(c.state_dir, ec);
   if (ec) return Error(ErrorCode::kFailedPrecondition, "gateway: cannot create --state-dir " + c.state_dir);
   std::filesystem::permissions(c.state_dir, std::filesystem::perms::owner_all, ec);
-  tokens::SqliteSpentStoreOptions store_options;
-  store_options.path = (std::filesystem::path(c.state_dir) / "spent-tokens.db").string();
-  OPENPCC_ASSIGN_OR_RETURN(auto store, tokens::SqliteSpentStore::Open(store_options));
-  service->spent_ = std::move(store);
+  if (c.spent_store) {
+    service->spent_ = c.spent_store;
+  } else {
+    tokens::SqliteSpentStoreOptions store_options;
+    store_options.path = (std::filesystem::path(c.state_dir) / "spent-tokens.db").string();
+    OPENPCC_ASSIGN_OR_RETURN(auto store, tokens::SqliteSpentStore::Open(store_options));
+    service->spent_ = std::move(store);
+  }
 
   // The fixed TokenChallenge comes from the issuer once, at start: it must not change while the
   // gateway runs (DESIGN §2.3), so later directory fetches only refresh the keys.

@@ -79,6 +79,8 @@ struct GatewayConfig {
   std::string issuer_url;                   // token keys and the fixed TokenChallenge
   std::string log_url;                      // the transparency log
   std::string state_dir;                    // spent-token store
+  // Tests inject a store; empty: SQLite in state_dir (spent-tokens.db).
+  std::shared_ptr<tokens::SpentTokenStore> spent_store;
   std::vector<wire::GatewayKey> ohttp_keys;  // 1 or 2
   std::shared_ptr<const crypto::Ed25519PrivateKey> directory_key;
   attest::BundlePolicy policy;
@@ -153,7 +155,7 @@ class GatewayService {
   const Clock& clock_;
   NodeRegistry registry_;
   GatewayMetrics metrics_;
-  std::unique_ptr<tokens::SpentTokenStore> spent_;
+  std::shared_ptr<tokens::SpentTokenStore> spent_;
   std::unique_ptr<tokens::Redeemer> redeemer_;
   Bytes challenge_;                      // the fixed TokenChallenge, from the issuer at start
   std::unique_ptr<tokens::IssuerClient> issuer_;  // used by the epoch thread only
