@@ -118,7 +118,7 @@ Stack::~Stack() {
         "node", "--engine", "llama", "--model", (dir_ / "tiny.gguf").string(), "--model-name", "tiny",
         "--platform", "sim", "--sim-root-dir", (dir_ / "sim-root").string(), "--release", release.string(),
         "--log", log_url, "--log-key", log_vkey_file, "--witness", (keys / "witness.vkey").string(),
-        "--threshold", "1", "--epoch-length", "3600s", "--max-tokens", std::to_string(options.max_tokens),
+        "--threshold", "1", "--epoch-length", "86400s", "--max-tokens", std::to_string(options.max_tokens),
         "--context", std::to_string(options.context), "--slots", "2", "--engine-threads", "1"};
     if (spec.registers) {
       for (const std::string& a : {std::string("--gateway"), "http://" + operator_listen,
@@ -139,7 +139,7 @@ Stack::~Stack() {
       "--state-dir", (dir_ / "gateway-state").string(), "--directory-key", (keys / "directory.key").string(),
       "--ohttp-key", (keys / "ohttp.key").string(), "--policy", (dir_ / "policy.json").string(),
       "--registration-credential", (dir_ / "credential").string(), "--issuer", issuer_->url(), "--log", log_url,
-      "--epoch-seconds", "3600", "--startup-wait", "3s", "--health-interval", "1s"};
+      "--epoch-seconds", "86400", "--startup-wait", "3s", "--health-interval", "1s"};
   gateway_args.insert(gateway_args.end(), options.gateway_flags.begin(), options.gateway_flags.end());
   gateway_ = StartService(dir_, "gateway", std::move(gateway_args));
   if (gateway_.address.empty()) return ::testing::AssertionFailure() << "gateway did not start";

@@ -6,9 +6,10 @@
 // trusts exactly this deployment.
 //
 // Start order keeps start-up short: the nodes start first and register with the gateway's
-// operator address picked in advance; the gateway then publishes the epoch's directory (epoch
-// length one hour) after a short --startup-wait, once every node registered. Processes are
-// stopped in the destructor. Not thread-safe.
+// operator address picked in advance; the gateway then publishes the epoch's directory after a
+// short --startup-wait, once every node registered. Epochs (and node keys) last a day, so a test
+// meets a key rotation only when it runs across midnight UTC. Processes are stopped in the
+// destructor. Not thread-safe.
 #pragma once
 
 #include <gtest/gtest.h>
