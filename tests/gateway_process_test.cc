@@ -35,6 +35,7 @@
 #include "support/cli.h"
 #include "support/issuer_process.h"
 #include "support/sealed_client.h"
+#include "support/service_process.h"
 
 namespace openpcc {
 namespace {
@@ -46,45 +47,12 @@ using namespace std::chrono_literals;
 constexpr char kCredential[] = "gateway-test-credential-4711";
 constexpr int kEpochSeconds = 10;
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  return text;
-}
-
 int64_t WallNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-struct Proc {
-  std::unique_ptr<Subprocess> process;
-  std::string address;  // host:port
-  std::string url() const { return "http://" + address; }
-};
-
-Proc Start(const fs::path& dir, const std::string& name, std::vector<std::string> args,
-           std::chrono::seconds wait = 30s) {
-  Proc p;
-  SubprocessOptions options;
-  options.argv = {testing::OpenpccBinary()};
-  options.argv.insert(options.argv.end(), args.begin(), args.end());
-  for (std::string a : {"--listen", "127.0.0.1:0", "--ready-file"}) options.argv.push_back(a);
-  options.argv.push_back((dir / (name + ".ready")).string());
-  options.argv.push_back("--log-level");
-  options.argv.push_back("info");
-  options.log_path = (dir / (name + ".log")).string();
-  options.env = {"OPENPCC_STATE_DIR=" + (dir / (name + "-state")).string()};
-  auto started = Subprocess::Start(options);
-  EXPECT_TRUE(started.ok()) << started.error().message();
-  if (!started.ok()) return p;
-  p.process = std::make_unique<Subprocess>(std::move(started).value());
-  auto ready = WaitForFile((dir / (name + ".ready")).string(), wait, p.process.get());
-  EXPECT_TRUE(ready.ok()) << name << ": " << (ready.ok() ? "" : ready.error().message()) << "\n"
-                          << ReadText(dir / (name + ".log"));
-  if (ready.ok()) p.address = *ready;
-  return p;
-}
+using Proc = testing::ServiceProcess;
+using testing::ReadText;
 
 // ---- the test client: chunked OHTTP to the gateway, inner BHTTP, sealed to the nodes ----
 
@@ -332,7 +300,7 @@ class GatewayProcessTest : public ::testing::Test {
     std::ofstream(dir_ / "credential") << kCredential << "\n";
     chmod((dir_ / "credential").c_str(), 0600);
 
-    log_ = Start(dir_, "tlog",
+    log_ = testing::StartService(dir_, "tlog",
                  {"tlog", "--key", (keys / "log.key").string(), "--dir", (dir_ / "log").string(), "--release-key",
                   (keys / "release.pub").string(), "--directory-key", (keys / "directory.pub").string()});
     ASSERT_FALSE(log_.address.empty());
@@ -362,7 +330,7 @@ class GatewayProcessTest : public ::testing::Test {
         {"release_keys", boost::json::array{HexEncode(release_pub->bytes())}}};
     std::ofstream(dir_ / "policy.json") << boost::json::serialize(policy);
 
-    gateway_ = Start(dir_, "gateway",
+    gateway_ = testing::StartService(dir_, "gateway",
                      {"gateway", "--operator-listen", "127.0.0.1:0", "--operator-ready-file",
                       (dir_ / "operator.ready").string(), "--state-dir", (dir_ / "gateway-state").string(),
                       "--directory-key", (keys / "directory.key").string(), "--ohttp-key",
@@ -376,7 +344,7 @@ class GatewayProcessTest : public ::testing::Test {
     operator_url_ = "http://" + *operator_address;
 
     for (size_t i = 0; i < nodes; ++i) {
-      nodes_.push_back(Start(dir_, "node-" + std::to_string(i),
+      nodes_.push_back(testing::StartService(dir_, "node-" + std::to_string(i),
                              {"node", "--engine", "llama", "--model", (*suite_dir_ / "tiny.gguf").string(),
                               "--model-name", "tiny", "--platform", "sim", "--sim-root-dir",
                               (*suite_dir_ / "sim-root").string(), "--gateway", operator_url_,

@@ -431,8 +431,10 @@ void GatewayService::CheckHealth() {
     healthy = r.ok() && r->status == 200;
     if (!healthy) {
       ++metrics_.health_failures;
+      // Which step failed (connect, TLS verification, ...) is what the operator needs to fix it.
       LogWarning(config_.component, "node health check failed",
-                 {{"status", r.ok() ? std::to_string(r->status) : std::string("unreachable")}});
+                 {{"status", r.ok() ? std::to_string(r->status) : std::string("unreachable")},
+                  {"error", r.ok() ? std::string("-") : r.error().message()}});
     }
   }
   for (const NodeRegistration& node : registry_.All()) {
