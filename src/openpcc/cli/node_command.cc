@@ -397,7 +397,7 @@ int RunNode(const Args& args) {
                     "Base URL of the gateway's operator listener to register with, e.g. "
                     "http://127.0.0.1:7201 (default: do not register).", "URL");
   options.AddString("advertise-url", &advertise_url,
-                    "The URL the gateway reaches this node at (default: http://LISTEN).", "URL");
+                    "The URL the gateway reaches this node at (default: http://LISTEN, or https://LISTEN with --tls-cert).", "URL");
   options.AddString("registration-credential", &credential_file,
                     "File holding the operator-issued registration credential.", "FILE");
   options.AddDuration("register-interval", &register_interval, "Keep-alive re-registration interval.");
@@ -618,8 +618,9 @@ int RunNode(const Args& args) {
   services::node::RegistrarOptions registrar_options;
   registrar_options.gateway_url = gateway;
   registrar_options.interval = register_interval;
+  const char* scheme = service.tls_cert.empty() ? "http://" : "https://";
   registrar_options.node_url = advertise_url.empty()
-                                   ? "http://" + server_options->address + ":" + std::to_string((*server)->port())
+                                   ? scheme + server_options->address + ":" + std::to_string((*server)->port())
                                    : advertise_url;
   if (!gateway.empty()) {
     if (credential_file.empty()) {
