@@ -248,7 +248,7 @@ Result<std::shared_ptr<client::Client>> MakeClient(const Flags& flags, int level
     config.keys_url.clear();
   }
   config.state_dir = fs::path(flags.state_dir) / (flags.via + "-" + std::to_string(level));
-  config.wallet.clear();
+  config.wallet = config.state_dir / "wallet";
   config.token_batch_size = 1024;
   config.empty_refill_delay = std::chrono::seconds(1);
   std::error_code ec;
