@@ -8,6 +8,9 @@
 // witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
 // (log, databases, logs) is made afresh in --dir/run each time, so a second `up` starts clean.
 // Stops every child on SIGINT/SIGTERM, and everything when one child exits on its own.
+//
+// `--engine transport-only` (tests and benchmarks only) starts nodes that run no model: no model
+// file is made, and the release lists the model name with the digest of an empty weight file.
 
 #include <algorithm>
 #include <chrono>
