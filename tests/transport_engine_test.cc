@@ -91,9 +91,9 @@ TEST(TransportEngineTest, WaitsTheDelayBetweenPiecesNotBeforeTheFirst) {
 
 TEST(TransportEngineTest, RealDelaySpreadsPiecesOut) {
   auto engine = Make(Opts(512, 20ms));
+  const auto start = std::chrono::steady_clock::now();  // before Submit: the pauses begin at once
   auto stream = engine->Submit(Chat(4));
   ASSERT_TRUE(stream.ok());
-  const auto start = std::chrono::steady_clock::now();
   auto [pieces, finish] = Drain(*stream);
   EXPECT_EQ(pieces.size(), 4u);
   // At least three pauses; the upper bound is left to the scheduler.
