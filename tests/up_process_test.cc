@@ -20,6 +20,7 @@
 #include "openpcc/util/subprocess.h"
 #include "support/cli.h"
 #include "support/node.h"
+#include "support/up_stack.h"
 
 namespace openpcc {
 namespace {
@@ -38,23 +39,14 @@ std::string ReadAll(const fs::path& path) {
 class UpProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("up-process-test-" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-    SubprocessOptions options;
-    options.argv = {testing::OpenpccBinary(), "up", "--dir", dir_.string(), "--ephemeral-ports", "--nodes", "3"};
-    options.log_path = (dir_ / "up.log").string();
-    auto started = Subprocess::Start(options);
+    auto started = testing::UpStack::Start("up-process-test", {"--nodes", "3"});
     ASSERT_TRUE(started.ok()) << started.error().message();
-    up_ = std::make_unique<Subprocess>(std::move(started).value());
-    auto proxy = WaitForFile((dir_ / "run" / "proxy.ready").string(), 240s, up_.get());
-    ASSERT_TRUE(proxy.ok()) << proxy.error().message() << "\n" << ReadAll(dir_ / "up.log");
-    proxy_ = "http://" + *proxy;
+    stack_ = std::move(started).value();
+    dir_ = stack_->dir();
+    proxy_ = stack_->proxy_url();
     http_ = std::move(net::BlockingClient::Create({})).value();
   }
-  void TearDown() override {
-    if (up_) up_->Stop(30s);
-    if (std::getenv("OPENPCC_KEEP_TEST_DIR") == nullptr) fs::remove_all(dir_);
-  }
+  void TearDown() override { stack_.reset(); }
 
   net::ClientRequest Post(const std::string& path) {
     return net::ClientRequest("POST", proxy_ + path, {{"Content-Type", "application/json"}});
@@ -65,8 +57,8 @@ class UpProcessTest : public ::testing::Test {
     return boost::json::serialize(body);
   }
 
+  std::unique_ptr<testing::UpStack> stack_;
   fs::path dir_;
-  std::unique_ptr<Subprocess> up_;
   std::string proxy_;
   std::unique_ptr<net::BlockingClient> http_;
 };
@@ -76,13 +68,7 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
 
   // The first directory appears ~20 s after the gateway started, and the wallet's first batch of
   // tokens a little later: until then the proxy answers 502 or 503 (and says why).
-  Result<net::ClientResponse> whole = Error(ErrorCode::kFailedPrecondition, "not tried");
-  const auto deadline = std::chrono::steady_clock::now() + 180s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    whole = http_->Fetch(Post("/v1/chat/completions"), ChatBody("Please remember " + canary, false), 1 << 20);
-    if (whole.ok() && whole->status == 200) break;
-    std::this_thread::sleep_for(1s);
-  }
+  Result<net::ClientResponse> whole = stack_->WaitUntilAnswering(*http_, ChatBody("Please remember " + canary, false));
   ASSERT_TRUE(whole.ok()) << whole.error().message();
   ASSERT_EQ(whole->status, 200u) << whole->body << "\n" << ReadAll(dir_ / "up.log");
   const boost::json::value answer = boost::json::parse(whole->body);
@@ -127,10 +113,9 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
   EXPECT_EQ(chat.exit_code, 0) << chat.err;
 
   // Nothing the stack wrote holds the prompt: logs, databases, the log's tiles, the wallet.
-  ASSERT_EQ(up_->WaitFor(0ms), std::nullopt) << "up exited early";
-  up_->Signal(SIGINT);
-  EXPECT_EQ(up_->WaitFor(60s), std::optional<int>(0)) << ReadAll(dir_ / "up.log");
-  up_.reset();
+  ASSERT_EQ(stack_->process().WaitFor(0ms), std::nullopt) << "up exited early";
+  stack_->process().Signal(SIGINT);
+  EXPECT_EQ(stack_->process().WaitFor(60s), std::optional<int>(0)) << stack_->Log();
   size_t files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(dir_ / "run")) {
     if (!entry.is_regular_file()) continue;

@@ -19,6 +19,10 @@ using Ms = std::chrono::duration<double, std::milli>;
 RequestSample ToSample(const StreamTiming& timing) {
   RequestSample sample;
   sample.tokens = static_cast<uint32_t>(timing.token_times.size());
+  const SteadyTime end = timing.end != SteadyTime{} ? timing.end
+                         : timing.token_times.empty() ? timing.start
+                                                      : timing.token_times.back();
+  sample.total_ms = Ms(end - timing.start).count();
   if (timing.token_times.empty()) return sample;
   sample.ttft_ms = Ms(timing.token_times.front() - timing.start).count();
   if (timing.token_times.size() > 1) {
@@ -79,6 +83,7 @@ class OpenAiHttpBackend final : public Backend {
       return Error(ErrorCode::kFailedPrecondition, "backend answered HTTP " + std::to_string(head->status));
     }
     if (!done) return Error(ErrorCode::kIncomplete, "stream ended without data: [DONE]");
+    timing.end = std::chrono::steady_clock::now();
     return timing;
   }
 

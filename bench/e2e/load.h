@@ -33,6 +33,7 @@ struct ChatSettings {
 struct StreamTiming {
   SteadyTime start;
   std::vector<SteadyTime> token_times;
+  SteadyTime end{};  // when the stream ended (default: unset; then the last token's time)
 };
 
 class Backend {
@@ -46,6 +47,7 @@ using BackendFactory = std::function<Result<std::unique_ptr<Backend>>()>;
 struct RequestSample {
   double ttft_ms = 0;
   double tpot_ms = 0;  // 0 when fewer than two tokens arrived
+  double total_ms = 0;  // request start to the end of its stream
   uint32_t tokens = 0;
 };
 

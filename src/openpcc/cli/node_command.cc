@@ -18,6 +18,7 @@
 #include "openpcc/cli/tlog_cli.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/engine/openai_engine.h"
+#include "openpcc/engine/transport_engine.h"
 #include "openpcc/net/server.h"
 #include "openpcc/services/node/evidence.h"
 #include "openpcc/services/node/key_ring.h"
@@ -299,6 +300,7 @@ int RunNode(const Args& args) {
   std::string upstream;
   std::string upstream_model;
   bool allow_non_loopback_upstream = false;
+  std::chrono::milliseconds transport_delay{0};
   std::chrono::milliseconds epoch_length{std::chrono::hours(1)};
   std::chrono::milliseconds key_grace{std::chrono::minutes(5)};
   std::chrono::milliseconds prepare_ahead{std::chrono::minutes(10)};
@@ -328,14 +330,18 @@ int RunNode(const Args& args) {
       "POST /v1/infer, POST /v1/attest and GET /healthz only, writes nothing to disk, and logs\n"
       "request ids, sizes and timings, never content.");
   AddServiceFlags(options, service, "127.0.0.1:7500");
-  options.AddString("engine", &engine_name, "Inference engine: llama or openai.", "NAME");
+  options.AddString("engine", &engine_name,
+                    "Inference engine: llama or openai; or transport-only, FOR TESTS AND BENCHMARKS "
+                    "ONLY: it runs no model and answers no prompt, streaming max_tokens copies of \" tok\" "
+                    "(see --transport-delay).", "NAME");
   options.AddString("model", &model_path, "llama: the GGUF model file.", "PATH");
   options.AddString("model-name", &model_name,
                     "The model name requests use (default: the GGUF file name without .gguf; "
                     "openai: required).", "NAME");
   options.AddString("model-sha256", &model_sha256,
                     "openai: SHA-256 (hex) of the upstream's weights, for the evidence claims "
-                    "(llama: computed from --model).", "HEX");
+                    "(llama: computed from --model; transport-only: default the SHA-256 of no bytes, "
+                    "as it has no weights).", "HEX");
   options.AddInt("slots", &slots, "llama: requests decoded together.", 1, 64);
   options.AddInt("context", &context, "llama: context tokens per request (prompt + completion).", 256, 1 << 20);
   options.AddInt("max-tokens", &max_tokens, "Ceiling on a request's max_tokens.", 1, 1 << 20);
@@ -347,6 +353,9 @@ int RunNode(const Args& args) {
   options.AddBool("allow-non-loopback-upstream", &allow_non_loopback_upstream,
                   "openai: permit an upstream that is not on loopback. Only for an upstream inside "
                   "the same TEE reached over another interface.");
+  options.AddDuration("transport-delay", &transport_delay,
+                      "transport-only (tests and benchmarks only): pause between consecutive pieces, "
+                      "e.g. 200ms (default 0).");
   options.AddDuration("epoch-length", &epoch_length, "Directory epoch: one HPKE key per epoch.");
   options.AddDuration("key-grace", &key_grace, "How long a key still opens requests after its epoch.");
   options.AddDuration("key-prepare-ahead", &prepare_ahead,
@@ -555,8 +564,31 @@ int RunNode(const Args& args) {
     }
     engine = std::move(made).value();
     claim.sha256 = model_sha256;
+  } else if (engine_name == engine::kTransportEngineName) {
+    // Tests and benchmarks only: no model, no answer to any prompt; the claim names the model
+    // requests use and declares the digest of empty weights unless told otherwise, so a release
+    // listing that name and digest (published with an empty weight file) admits the node.
+    if (model_name.empty()) {
+      PrintError("node", "--engine transport-only needs --model-name NAME");
+      return kExitUsage;
+    }
+    engine::TransportEngineOptions transport;
+    transport.model = model_name;
+    transport.delay = std::chrono::duration_cast<std::chrono::microseconds>(transport_delay);
+    transport.max_tokens_cap = static_cast<uint32_t>(max_tokens);
+    transport.max_concurrent = static_cast<uint32_t>(max_concurrent);
+    Result<std::unique_ptr<engine::TransportEngine>> made = engine::TransportEngine::Create(std::move(transport));
+    if (!made.ok()) {
+      PrintError("node", made.error());
+      return kExitUsage;
+    }
+    engine = std::move(made).value();
+    claim.sha256 = model_sha256.empty() ? HexEncode(crypto::Sha256(ByteView())) : model_sha256;
+    LogWarning(kComponent, "engine 'transport-only': FOR TESTS AND BENCHMARKS ONLY; it runs no model and "
+                           "answers every request with fixed text",
+               {{"delay_ms", std::to_string(transport_delay.count())}});
   } else {
-    PrintError("node", "--engine: '" + engine_name + "' is not one of llama, openai");
+    PrintError("node", "--engine: '" + engine_name + "' is not one of llama, openai, transport-only");
     return kExitUsage;
   }
   claim.name = engine->info().model;

@@ -8,6 +8,9 @@
 // witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
 // (log, databases, logs) is made afresh in --dir/run each time, so a second `up` starts clean.
 // Stops every child on SIGINT/SIGTERM, and everything when one child exits on its own.
+//
+// `--engine transport-only` (tests and benchmarks only) starts nodes that run no model: no model
+// file is made, and the release lists the model name with the digest of an empty weight file.
 
 #include <algorithm>
 #include <chrono>
@@ -54,6 +57,9 @@ struct UpFlags {
   bool ephemeral_ports = false;
   int64_t token_batch = 16;
   int64_t service_threads = 1;
+  std::chrono::milliseconds transport_delay{0};
+
+  bool TransportOnly() const { return engine == "transport-only"; }
 
   // DESIGN §4's port for a role, or 0 (the system picks) with --ephemeral-ports.
   std::string Listen(int port) const { return "127.0.0.1:" + std::to_string(ephemeral_ports ? 0 : port); }
@@ -186,7 +192,7 @@ Status Prepare(Supervisor& s, const UpFlags& flags, const fs::path& keys) {
   };
   for (const char* kind : {"log", "release", "directory", "ohttp"}) OPENPCC_RETURN_IF_ERROR(key(kind, kind));
   for (int i = 1; i <= 3; ++i) OPENPCC_RETURN_IF_ERROR(key("witness", "witness-" + std::to_string(i)));
-  if (!fs::exists(flags.model)) {
+  if (!flags.TransportOnly() && !fs::exists(flags.model)) {
     std::fprintf(stderr, "generating the tiny test model (random weights) at %s\n", flags.model.c_str());
     OPENPCC_RETURN_IF_ERROR(StatusOf(s.RunStep("make-tiny", {"model", "make-tiny", flags.model})));
   }
@@ -216,7 +222,11 @@ int RunUp(const Args& args) {
   options.AddString("model-name", &flags.model_name, "The name requests use for the model.", "NAME");
   options.AddString("engine", &flags.engine,
                     "llama (embedded llama.cpp) or openai (the nodes forward to --upstream, e.g. a "
-                    "llama-server or vLLM on loopback).", "NAME");
+                    "llama-server or vLLM on loopback); or transport-only, FOR TESTS AND BENCHMARKS "
+                    "ONLY: the nodes run no model and stream fixed text (model name default "
+                    "'transport-only'; see --transport-delay).", "NAME");
+  options.AddDuration("transport-delay", &flags.transport_delay,
+                      "transport-only: the nodes' pause between consecutive pieces, e.g. 200ms.");
   options.AddString("upstream", &flags.upstream, "openai: the upstream's base URL (loopback).", "URL");
   options.AddString("upstream-model", &flags.upstream_model, "openai: the model name the upstream knows (default: --model-name).", "NAME");
   options.AddInt("nodes", &flags.nodes, "Inference nodes to start. Clients require N_min = 3 nodes in the directory; with fewer, this run's client config lowers N_min to match (development only).", 1, 8);
@@ -236,10 +246,12 @@ int RunUp(const Args& args) {
       "Children log to DIR/run/logs/ROLE.log; none of them logs prompts, completions or tokens.\n"
       "Example: openpcc up --nodes 3 --model ~/models/llama-3-8b-instruct.Q4_K_M.gguf --model-name llama-3-8b\n");
   if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "up")) return *exit_status;
-  if (flags.engine != "llama" && flags.engine != "openai") {
-    PrintError("up", "--engine: expected llama or openai, got '" + flags.engine + "'");
+  if (flags.engine != "llama" && flags.engine != "openai" && !flags.TransportOnly()) {
+    PrintError("up", "--engine: expected llama, openai or transport-only, got '" + flags.engine + "'");
     return kExitUsage;
   }
+  // The stack must not look like it serves a model when it serves none.
+  if (flags.TransportOnly() && flags.model_name == "tiny") flags.model_name = "transport-only";
   if ((flags.engine == "openai") != !flags.upstream.empty()) {
     PrintError("up", "--upstream URL is required with --engine openai, and only with it");
     return kExitUsage;
@@ -249,8 +261,11 @@ int RunUp(const Args& args) {
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return Fail(Error(ErrorCode::kFailedPrecondition, "cannot find this executable: " + ec.message()));
   const fs::path dir = flags.dir.empty() ? fs::path(DefaultStateDir()) / "up" : fs::path(flags.dir);
-  if (flags.model.empty()) flags.model = (dir / "tiny.gguf").string();
   const fs::path run = dir / "run";
+  // transport-only has no weights: the release lists the model name with the digest of an empty
+  // file, which is what the nodes claim.
+  if (flags.TransportOnly()) flags.model = (run / "transport-only.weights").string();
+  if (flags.model.empty()) flags.model = (dir / "tiny.gguf").string();
   // The run state is made afresh, but only a directory this command made is ever removed (a
   // mistyped --dir must not cost the user a folder).
   const fs::path marker = run / ".openpcc-up-run";
@@ -262,6 +277,7 @@ int RunUp(const Args& args) {
   fs::create_directories(run / "logs", ec);
   if (ec) return Fail(Error(ErrorCode::kFailedPrecondition, "cannot create " + run.string() + ": " + ec.message()));
   std::ofstream(marker) << "made by openpcc up; removed and made again by the next run\n";
+  if (flags.TransportOnly()) std::ofstream(flags.model).flush();
   const fs::path keys = dir / "keys";
 
   services::BlockStopSignals();
@@ -358,6 +374,9 @@ int RunUp(const Args& args) {
                                    std::to_string(flags.engine_threads)}) {
         node_args.push_back(a);
       }
+    } else if (flags.TransportOnly()) {
+      node_args.push_back("--transport-delay");
+      node_args.push_back(std::to_string(flags.transport_delay.count()) + "ms");
     } else {
       node_args.push_back("--upstream");
       node_args.push_back(flags.upstream);
