@@ -394,6 +394,12 @@ TEST_F(CallTest, AnswerStreamsFromAVerifiedCandidate) {
   EXPECT_EQ(report->platform, "sim");
   EXPECT_EQ(report->candidates, 2u);  // K = 2 of 4
   EXPECT_EQ(report->attempts, 1);
+  // Where the call's time went (bench/e2e's split): the parts lie within the whole.
+  const CallTiming& t = report->timing;
+  EXPECT_GT(t.seal.count(), 0);  // HPKE to two candidates and OHTTP: never under a microsecond
+  EXPECT_GT(t.first_byte.count(), 0);
+  EXPECT_LE(t.first_byte, t.total);
+  EXPECT_LE(t.bootstrap + t.seal + t.wallet + t.open, t.total);
   ASSERT_EQ(candidate_sets_.size(), 1u);
   EXPECT_EQ(candidate_sets_[0].size(), 2u);
   EXPECT_TRUE(candidate_sets_[0].count(report->node_id));

@@ -434,6 +434,13 @@ TEST(RelayProcess, PoolsGatewayConnectionsAndCountsOnlyAggregates) {
   EXPECT_NE(metrics.find("openpcc_relay_upstream_connections_opened_total 1\n"), std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("127.0.0.1"), std::string::npos) << "an address in the metrics";
+  // Durations only as sums over the completed requests (bench/e2e reads their means).
+  for (const std::string name : {"request_forward", "first_byte", "stream"}) {
+    const std::string metric = "\nopenpcc_relay_" + name + "_microseconds_total ";  // the value line
+    const size_t at = metrics.find(metric);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    EXPECT_GT(std::stoull(metrics.substr(at + metric.size())), 0u) << metric;
+  }
   EXPECT_EQ(relay.Stop(), 0) << relay.log();
   // No per-request log lines: nothing about the requests beyond startup.
   const std::string log = relay.log();

@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 
 #include "openpcc/net/client.h"
-#include "openpcc/net/sse.h"
 #include "openpcc/net/url.h"
 
 namespace openpcc::bench {
@@ -38,51 +37,20 @@ class OpenAiHttpBackend final : public Backend {
       : client_(std::move(client)), url_(std::move(url)) {}
 
   Result<StreamTiming> StreamChat(const std::string& prompt, const ChatSettings& settings) override {
-    boost::json::object body;
-    body["model"] = settings.model;
-    body["stream"] = true;
-    body["temperature"] = 0;
-    body["seed"] = settings.seed;
-    body["max_tokens"] = settings.max_tokens;
-    body["messages"] = boost::json::array{boost::json::object{{"role", "user"}, {"content", prompt}}};
-    const std::string text = boost::json::serialize(body);
+    const std::string text = ChatBody(prompt, settings);
 
     StreamTiming timing;
-    net::SseDecoder decoder;
-    std::vector<net::SseEvent> events;
-    bool done = false;
+    ChatStreamParser parser;
     timing.start = std::chrono::steady_clock::now();
     auto head = client_->FetchStreaming(
         net::ClientRequest("POST", url_, {{"Content-Type", "application/json"}}), text,
-        [&](std::string_view piece) -> Status {
-          const auto arrived = std::chrono::steady_clock::now();
-          events.clear();
-          OPENPCC_RETURN_IF_ERROR(decoder.Feed(piece, events));
-          for (const net::SseEvent& event : events) {
-            if (event.event == "error") return Error(ErrorCode::kFailedPrecondition, "stream: the backend sent an error event");
-            if (event.data == "[DONE]") {
-              done = true;
-              continue;
-            }
-            boost::system::error_code ec;
-            const boost::json::value chunk = boost::json::parse(event.data, ec);
-            if (ec) return Error(ErrorCode::kMalformed, "stream: a chunk is not JSON");
-            const auto* choices = chunk.is_object() ? chunk.as_object().if_contains("choices") : nullptr;
-            if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) continue;
-            const auto& choice = choices->as_array()[0];
-            const auto* delta = choice.is_object() ? choice.as_object().if_contains("delta") : nullptr;
-            const auto* content = delta && delta->is_object() ? delta->as_object().if_contains("content") : nullptr;
-            if (content != nullptr && content->is_string() && !content->as_string().empty()) {
-              timing.token_times.push_back(arrived);
-            }
-          }
-          return OkStatus();
-        });
+        [&](std::string_view piece) -> Status { return parser.Feed(piece, std::chrono::steady_clock::now()); });
     if (!head.ok()) return head.error();
     if (head->status != 200) {
       return Error(ErrorCode::kFailedPrecondition, "backend answered HTTP " + std::to_string(head->status));
     }
-    if (!done) return Error(ErrorCode::kIncomplete, "stream ended without data: [DONE]");
+    if (!parser.done()) return Error(ErrorCode::kIncomplete, "stream ended without data: [DONE]");
+    timing.token_times = parser.token_times();
     timing.end = std::chrono::steady_clock::now();
     return timing;
   }
@@ -93,6 +61,41 @@ class OpenAiHttpBackend final : public Backend {
 };
 
 }  // namespace
+
+std::string ChatBody(const std::string& prompt, const ChatSettings& settings) {
+  boost::json::object body;
+  body["model"] = settings.model;
+  body["stream"] = true;
+  body["temperature"] = 0;
+  body["seed"] = settings.seed;
+  body["max_tokens"] = settings.max_tokens;
+  body["messages"] = boost::json::array{boost::json::object{{"role", "user"}, {"content", prompt}}};
+  return boost::json::serialize(body);
+}
+
+Status ChatStreamParser::Feed(std::string_view piece, SteadyTime arrived) {
+  events_.clear();
+  OPENPCC_RETURN_IF_ERROR(decoder_.Feed(piece, events_));
+  for (const net::SseEvent& event : events_) {
+    if (event.event == "error") return Error(ErrorCode::kFailedPrecondition, "stream: the backend sent an error event");
+    if (event.data == "[DONE]") {
+      done_ = true;
+      continue;
+    }
+    boost::system::error_code ec;
+    const boost::json::value chunk = boost::json::parse(event.data, ec);
+    if (ec) return Error(ErrorCode::kMalformed, "stream: a chunk is not JSON");
+    const auto* choices = chunk.is_object() ? chunk.as_object().if_contains("choices") : nullptr;
+    if (choices == nullptr || !choices->is_array() || choices->as_array().empty()) continue;
+    const auto& choice = choices->as_array()[0];
+    const auto* delta = choice.is_object() ? choice.as_object().if_contains("delta") : nullptr;
+    const auto* content = delta && delta->is_object() ? delta->as_object().if_contains("content") : nullptr;
+    if (content != nullptr && content->is_string() && !content->as_string().empty()) {
+      token_times_.push_back(arrived);
+    }
+  }
+  return OkStatus();
+}
 
 LevelResult RunLevel(const BackendFactory& factory, int concurrency, int requests_per_worker,
                      const std::vector<std::string>& prompts, const ChatSettings& settings) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "openpcc/net/sse.h"
 #include "openpcc/util/result.h"
 
 namespace openpcc::bench {
@@ -34,6 +35,25 @@ struct StreamTiming {
   SteadyTime start;
   std::vector<SteadyTime> token_times;
   SteadyTime end{};  // when the stream ended (default: unset; then the last token's time)
+};
+
+// The streamed chat request body every mode sends (temperature 0, fixed seed).
+std::string ChatBody(const std::string& prompt, const ChatSettings& settings);
+
+// Reads an OpenAI chat stream (SSE) as it arrives and records when each content token came: a
+// chunk whose first choice has a non-empty delta.content. Shared by the HTTP backend and the cold
+// path's client-library sink.
+class ChatStreamParser {
+ public:
+  Status Feed(std::string_view piece, SteadyTime arrived);
+  bool done() const { return done_; }  // data: [DONE] seen
+  const std::vector<SteadyTime>& token_times() const { return token_times_; }
+
+ private:
+  net::SseDecoder decoder_;
+  std::vector<net::SseEvent> events_;
+  std::vector<SteadyTime> token_times_;
+  bool done_ = false;
 };
 
 class Backend {

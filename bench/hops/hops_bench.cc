@@ -108,12 +108,6 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
   return levels_ok && flags.requests >= 1;
 }
 
-std::string ChatBody(const std::string& prompt, const ChatSettings& settings) {
-  boost::json::object body{{"model", settings.model}, {"stream", true}, {"max_tokens", settings.max_tokens},
-                           {"messages", boost::json::array{boost::json::object{{"role", "user"}, {"content", prompt}}}}};
-  return boost::json::serialize(body);
-}
-
 // Records when each piece of the engine's answer (SSE bytes) authenticated.
 class TimingSink final : public client::AnswerSink {
  public:

@@ -18,6 +18,7 @@
 #include "openpcc/tokens/issuer_client.h"
 #include "openpcc/tokens/wallet.h"
 #include "openpcc/util/http_date.h"
+#include "openpcc/util/stopwatch.h"
 #include "openpcc/wire/jcs.h"
 
 namespace openpcc::client {
@@ -462,9 +463,12 @@ size_t Client::tokens() const { return wallet_->size(); }
 std::optional<sys_seconds> Client::scheduled_refill() const { return wallet_->scheduled_refill(); }
 
 Result<VerificationReport> Client::Call(const EngineRequest& request, AnswerSink& engine) {
+  const Stopwatch call_watch;
+  CallTiming timing;
   const std::string model = ModelOf(request.body);
   if (model.empty()) return Error(ErrorCode::kInvalidArgument, "request: the body must be a JSON object naming a model");
   OPENPCC_ASSIGN_OR_RETURN(TrustedDirectory trusted, Bootstrap(model));
+  timing.bootstrap = call_watch.Elapsed();
   wire::KeyConfig gateway;
   {
     std::lock_guard lock(mu_);
@@ -476,9 +480,14 @@ Result<VerificationReport> Client::Call(const EngineRequest& request, AnswerSink
   Error last_error(ErrorCode::kInternal, "no attempt");
   for (int attempt = 1; attempt <= 2; ++attempt) {
     const sys_seconds now = Now();
+    timing.seal = timing.wallet = timing.open = timing.first_byte = std::chrono::microseconds(0);
+    const Stopwatch sealing;
     OPENPCC_ASSIGN_OR_RETURN(SealedCall call, SealedCall::Create(candidates, request, now));
+    timing.seal = sealing.Elapsed();
+    const Stopwatch taking;
     (void)TickWallet();
     Result<tokens::Token> token = wallet_->Take(now);
+    timing.wallet = taking.Elapsed();
     if (!token.ok()) {
       std::string when;
       if (auto at = wallet_->scheduled_refill()) when = "; next refill in " + std::to_string((*at - now).count()) + " s";
@@ -495,15 +504,24 @@ Result<VerificationReport> Client::Call(const EngineRequest& request, AnswerSink
       report.attempts = attempt;
       return report;
     };
-    CountingSink counting(engine, report_for);
+    auto verify = [&]() -> Result<VerificationReport> {
+      timing.first_byte = call_watch.Elapsed();
+      return report_for();
+    };
+    CountingSink counting(engine, verify);
     OPENPCC_ASSIGN_OR_RETURN(std::unique_ptr<SealedResponseSink> sink, call.OpenResponse(counting));
     sealed = sink.get();
     InnerRequest inner = call.GatewayRequest(*token);
     inner.headers.emplace_back("date", FormatHttpDate(now));
-    Status sent = transport_->Stream(gateway, inner, *sink);
+    OhttpCryptoTime ohttp;
+    Status sent = transport_->Stream(gateway, inner, *sink, &ohttp);
     if (sent.ok()) sent = sink->Finish();
+    timing.seal += ohttp.seal;
+    timing.open = ohttp.open + sink->open_time();
     if (sent.ok()) {
       OPENPCC_ASSIGN_OR_RETURN(VerificationReport report, report_for());
+      timing.total = call_watch.Elapsed();
+      report.timing = timing;
       std::lock_guard lock(last_mu_);
       last_ = report;
       return report;

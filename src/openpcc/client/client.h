@@ -84,6 +84,18 @@ struct ClientConfig {
   static Result<ClientConfig> Load(const std::filesystem::path& file);
 };
 
+// Where one call's time went on the client (util/stopwatch.h; the proxy logs it per call and
+// bench/e2e reports it). Durations only.
+struct CallTiming {
+  std::chrono::microseconds bootstrap{0};  // keys, directory and trust; a cache lookup in steady state
+  std::chrono::microseconds seal{0};       // end-to-end sealing to the candidates + OHTTP encapsulation
+  std::chrono::microseconds wallet{0};     // the refill check and taking a token (a durable file update)
+  std::chrono::microseconds open{0};       // OHTTP and sealed-response opening of every chunk
+  std::chrono::microseconds first_byte{0};  // from the call's start to the engine's head (the first
+                                            // authenticated answer bytes; streamed, before the first token)
+  std::chrono::microseconds total{0};
+};
+
 // How the node that answered was verified (reported by the proxy's headers and endpoint).
 struct VerificationReport {
   std::string model;
@@ -101,6 +113,7 @@ struct VerificationReport {
   std::chrono::sys_seconds verified_at;
   size_t candidates = 0;
   int attempts = 0;
+  CallTiming timing;  // of the last attempt, plus the bootstrap
 
   // Seconds between the evidence's freshness checkpoint and verified_at (-1 without one).
   int64_t FreshnessAgeSeconds() const;

@@ -6,6 +6,7 @@
 
 #include "openpcc/crypto/secret.h"
 #include "openpcc/net/url.h"
+#include "openpcc/util/stopwatch.h"
 #include "openpcc/wire/bhttp.h"
 #include "openpcc/wire/ohttp.h"
 
@@ -177,8 +178,10 @@ Result<InnerResponse> OhttpTransport::RoundTrip(const wire::KeyConfig& gateway,
 }
 
 Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest& request,
-                              ResponseSink& sink) {
+                              ResponseSink& sink, OhttpCryptoTime* time) {
   OPENPCC_RETURN_IF_ERROR(CheckConfig(gateway));
+  OhttpCryptoTime spent;
+  Stopwatch sealing;
   // The request: indeterminate-length BHTTP (head, content, end) in chunked OHTTP, one chunk per
   // part, the end in the final chunk.
   bhttp::StreamEncoder encoder;
@@ -198,6 +201,15 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
   OPENPCC_RETURN_IF_ERROR(writer.Finish(ByteView(end->data(), end->size()), body));
 
   wire::ChunkedRequestWriter::ResponseReader reader = writer.MakeResponseReader();
+  spent.seal = sealing.Elapsed();
+  // Reported however the call ends.
+  struct Report {
+    OhttpCryptoTime* out;
+    const OhttpCryptoTime& spent;
+    ~Report() {
+      if (out != nullptr) *out = spent;
+    }
+  } report{time, spent};
   bhttp::StreamDecoder decoder(bhttp::MessageKind::kResponse);
   GuardedSink guarded(sink);
   SinkVisitor visitor(guarded);
@@ -215,7 +227,11 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
         if (error_body.size() < 4096) error_body.append(piece.substr(0, 4096 - error_body.size()));
         if (failure) return OkStatus();  // read the rest, so an HTTP error is reported as one
         crypto::SecretBytes plain;
-        Status pushed = reader.Push(AsBytes(piece), plain);
+        Status pushed = OkStatus();
+        {
+          ScopedTime opening(spent.open);
+          pushed = reader.Push(AsBytes(piece), plain);
+        }
         if (!pushed.ok()) {
           failure = Hop("gateway response", pushed.error());
           return OkStatus();
@@ -247,7 +263,11 @@ Status OhttpTransport::Stream(const wire::KeyConfig& gateway, const InnerRequest
   }
   if (failure) return *failure;
   crypto::SecretBytes last;
-  Status finished = reader.Finish(last);
+  Status finished = OkStatus();
+  {
+    ScopedTime opening(spent.open);
+    finished = reader.Finish(last);
+  }
   if (!finished.ok()) return Hop("gateway response", finished.error());
   if (!last.empty()) {
     Status decoded = decoder.Push(last.view(), visitor);

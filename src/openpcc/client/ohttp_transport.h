@@ -29,6 +29,7 @@
 // thread, one piece at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -72,6 +73,12 @@ class ResponseSink {
   virtual Status OnContent(ByteView piece) = 0;
 };
 
+// Time one Stream call spent in OHTTP cryptography (util/stopwatch.h; for logs and benchmarks).
+struct OhttpCryptoTime {
+  std::chrono::microseconds seal{0};  // encapsulating the request
+  std::chrono::microseconds open{0};  // opening the response's chunks (not the sink's own work)
+};
+
 struct TransportConfig {
   std::string relay_url;  // where OHTTP requests are POSTed, e.g. http://127.0.0.1:7100/
   net::ClientOptions http;
@@ -86,7 +93,9 @@ class OhttpTransport {
   Result<InnerResponse> RoundTrip(const wire::KeyConfig& gateway, const InnerRequest& request);
   // Returns OK only once the whole response authenticated and decoded; pieces were handed to
   // `sink` as they arrived before that.
-  Status Stream(const wire::KeyConfig& gateway, const InnerRequest& request, ResponseSink& sink);
+  // `time`, if given, receives the call's OHTTP cryptography time.
+  Status Stream(const wire::KeyConfig& gateway, const InnerRequest& request, ResponseSink& sink,
+                OhttpCryptoTime* time = nullptr);
 
   net::BlockingClient& http() { return *http_; }
   const TransportConfig& config() const { return config_; }

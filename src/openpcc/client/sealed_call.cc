@@ -7,6 +7,7 @@
 #include "openpcc/crypto/secret.h"
 #include "openpcc/tokens/auth_scheme.h"
 #include "openpcc/util/http_date.h"
+#include "openpcc/util/stopwatch.h"
 
 namespace openpcc::client {
 namespace {
@@ -186,7 +187,11 @@ Status SealedResponseSink::OnContent(ByteView piece) {
     return OkStatus();
   }
   crypto::SecretBytes plain;
-  Status pushed = reader_.Push(piece, plain);
+  Status pushed = OkStatus();
+  {
+    ScopedTime opening(open_time_);
+    pushed = reader_.Push(piece, plain);
+  }
   if (!pushed.ok()) return SealedError(pushed.error());
   if (!plain.empty()) {
     Status decoded = decoder_.Push(plain.view(), *visitor_);
@@ -210,7 +215,11 @@ Status SealedResponseSink::Finish() {
     return Error(hop.code(), "gateway: " + message);
   }
   crypto::SecretBytes plain;
-  Status finished = reader_.Finish(plain);
+  Status finished = OkStatus();
+  {
+    ScopedTime opening(open_time_);
+    finished = reader_.Finish(plain);
+  }
   if (!finished.ok()) return SealedError(finished.error());
   if (!plain.empty()) {
     Status decoded = decoder_.Push(plain.view(), *visitor_);

@@ -108,6 +108,8 @@ class SealedResponseSink final : public ResponseSink {
   Status Finish();
   // The answering node (empty until the response's first 32 bytes arrived).
   ByteView node_id() const { return reader_.node_id(); }
+  // Time spent opening the sealed chunks so far (not the caller's sink; util/stopwatch.h).
+  std::chrono::microseconds open_time() const { return open_time_; }
 
  private:
   class Visitor;
@@ -117,6 +119,7 @@ class SealedResponseSink final : public ResponseSink {
   std::optional<InnerResponseHead> gateway_head_;
   std::string refusal_body_;  // the gateway's error body, bounded
   bool refused_ = false;
+  std::chrono::microseconds open_time_{0};
 };
 
 // Picks, seals, takes a token from `wallet`, sends through `transport` to the gateway and streams

@@ -93,8 +93,19 @@ struct Client::Pool {
     std::unique_ptr<Transport> transport;
     Clock::time_point since;
   };
-  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> tls;  // under mu; see Tls
   mutable std::mutex mu;
+
+  // The TLS context, made on first use: loading the system CA store costs 50-100 ms, which a
+  // client that only ever speaks plain HTTP to loopback (the local stack, bench/e2e's cold path)
+  // should not pay. A configured CA file is loaded at Create instead, so a bad one fails early.
+  Result<std::shared_ptr<asio::ssl::context>> Tls(const std::string& ca_file) {
+    std::lock_guard lock(mu);
+    if (!tls) {
+      OPENPCC_ASSIGN_OR_RETURN(tls, detail::MakeClientTlsContext(ca_file));
+    }
+    return tls;
+  }
   std::map<std::string, std::vector<Idle>> idle;
   std::atomic<uint64_t> opened{0};
 
@@ -326,7 +337,9 @@ Awaitable<Result<std::string>> ClientExchange::ReadAll(size_t limit) {
 Result<std::shared_ptr<Client>> Client::Create(asio::any_io_executor executor,
                                                ClientOptions options) {
   auto client = std::make_shared<Client>(PrivateTag{}, std::move(executor), std::move(options));
-  OPENPCC_ASSIGN_OR_RETURN(client->pool_->tls, detail::MakeClientTlsContext(client->options_.ca_file));
+  if (!client->options_.ca_file.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(client->pool_->tls, detail::MakeClientTlsContext(client->options_.ca_file));
+  }
   return client;
 }
 
@@ -424,8 +437,10 @@ Awaitable<Result<ClientExchange>> Client::StartImpl(const ClientRequest& request
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (url.tls()) {
+      Result<std::shared_ptr<asio::ssl::context>> tls = pool_->Tls(options_.ca_file);
+      if (!tls.ok()) co_return tls.error();
       impl->transport = std::make_unique<detail::TransportImpl<detail::TlsStream>>(
-          detail::TlsStream(beast::tcp_stream(std::move(socket)), *pool_->tls));
+          detail::TlsStream(beast::tcp_stream(std::move(socket)), **tls));
       OPENPCC_CO_RETURN_IF_ERROR(detail::RequireServerName(impl->transport->native_ssl(), url.host));
       Transport* t = impl->transport.get();
       impl->timer.Arm(connect_deadline, [t] {

@@ -9,7 +9,9 @@
 //     one I/O thread of its own.
 //
 // Trust: `https` URLs are verified against `ca_file` (or the system store when empty) and the URL's
-// host (DNS name or IP address); nothing disables verification. Plain `http` to a host that is not
+// host (DNS name or IP address); nothing disables verification. A `ca_file` is loaded by Create (a
+// bad one fails there); the system store only at the first `https` connection, since loading it
+// costs 50-100 ms that a client speaking plain HTTP to loopback never needs. Plain `http` to a host that is not
 // loopback is refused unless `allow_plaintext_non_loopback` is set (DESIGN §4: every hop that leaves
 // the machine uses TLS). Names that IsLoopbackHost accepts are connected to loopback addresses
 // only. Callers that must refuse non-loopback upstreams altogether check IsLoopbackHost first.

@@ -22,6 +22,7 @@
 #include "openpcc/util/base64.h"
 #include "openpcc/util/http_date.h"
 #include "openpcc/util/log.h"
+#include "openpcc/util/stopwatch.h"
 #include "openpcc/wire/bhttp.h"
 #include "openpcc/wire/jcs.h"
 #include "openpcc/wire/key_config.h"
@@ -80,6 +81,7 @@ struct GatewayService::InnerRequest {
   std::string path;
   std::map<std::string, std::string> headers;  // lower-case names; first value wins
   Bytes content;  // ciphertext for /v1/infer (sealed), small JSON otherwise
+  std::chrono::microseconds open_time{0};  // OHTTP decapsulation (util/stopwatch.h), for the log
 
   std::optional<std::string_view> header(std::string_view name) const {
     auto it = headers.find(std::string(name));
@@ -108,6 +110,11 @@ class GatewayService::Sink {
     std::string body = ErrorBody(code, message);
     co_return co_await Whole(status, "application/json", std::move(body));
   }
+  // Time spent sealing the response so far (util/stopwatch.h), for the log.
+  std::chrono::microseconds seal_time() const { return seal_time_; }
+
+ protected:
+  std::chrono::microseconds seal_time_{0};
 };
 
 namespace {
@@ -157,7 +164,11 @@ class ChunkedSink final : public GatewayService::Sink {
   net::Awaitable<Status> Emit(ByteView plaintext, bool final) {
     Bytes out = std::move(pending_);
     pending_.clear();
-    Status sealed = final ? writer_.Finish(plaintext, out) : writer_.Write(plaintext, out);
+    Status sealed = OkStatus();
+    {
+      ScopedTime sealing(seal_time_);
+      sealed = final ? writer_.Finish(plaintext, out) : writer_.Write(plaintext, out);
+    }
     if (!sealed.ok()) co_return sealed;
     co_return co_await res_.Write(ByteView(out));
   }
@@ -191,7 +202,11 @@ class WholeSink final : public GatewayService::Sink {
     response.content.assign(body_.begin(), body_.end());
     Result<crypto::SecretVector> encoded = bhttp::EncodeResponse(response);
     if (!encoded.ok()) co_return std::move(encoded).error();
-    Result<Bytes> sealed = context_.SealResponse(ByteView(encoded->data(), encoded->size()));
+    Result<Bytes> sealed = openpcc::Error(ErrorCode::kInternal, "not sealed");
+    {
+      ScopedTime sealing(seal_time_);
+      sealed = context_.SealResponse(ByteView(encoded->data(), encoded->size()));
+    }
     if (!sealed.ok()) co_return std::move(sealed).error();
     std::string_view body = AsChars(*sealed);
     co_return co_await res_.Send(200, body, kOhttpResponse);
@@ -510,6 +525,7 @@ net::Awaitable<void> GatewayService::Ohttp(net::Request& req, net::Response& res
   std::optional<wire::OhttpGatewayRequest> whole;
   std::optional<wire::ChunkedRequestReader> reader;
   Status opened = OkStatus();
+  const Stopwatch opening;
   if (chunked) {
     wire::ChunkLimits limits;
     limits.max_total = config_.max_inner_request_bytes;
@@ -525,6 +541,7 @@ net::Awaitable<void> GatewayService::Ohttp(net::Request& req, net::Response& res
       opened = std::move(decapsulated).error();
     }
   }
+  inner.open_time = opening.Elapsed();
   if (!opened.ok()) {
     ++metrics_.ohttp_errors;
     LogInfo(config_.component, "ohttp request refused",
@@ -661,7 +678,7 @@ std::pair<unsigned, std::string> TokenRefusal(const openpcc::Error& error) {
 
 net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
   ++metrics_.infer_requests;
-  const auto started = std::chrono::steady_clock::now();
+  const Stopwatch started;
   std::shared_ptr<const Published> current;
   std::shared_ptr<const Published> previous;
   {
@@ -682,8 +699,11 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
   // DESIGN §2.3: the token is spent before routing: its insert-if-absent into the spent-token store
   // has run (a second spend of it is refused from now on). Its fsync overlaps the node's work, and
   // no byte of the node's answer goes out before the spend is durable (docs/tokens.md).
+  const Stopwatch redeeming;
   Deferred<Status> durable(co_await net::asio::this_coro::executor);
   Status redeemed = co_await RedeemDecided(inner, durable.Resolver());
+  const std::chrono::microseconds redeem_time = redeeming.Elapsed();
+  std::chrono::microseconds spend_wait{0};  // waiting for the durable spend after the node's first byte
   if (!redeemed.ok()) {
     auto [status, code] = TokenRefusal(redeemed.error());
     LogInfo(config_.component, "token refused",
@@ -707,6 +727,7 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
   }
 
   for (const NodeRegistration& node : routable) {
+    const Stopwatch to_node;
     net::Headers headers{{"Content-Type", std::string(wire::kSealedRequestMediaType)}};
     net::ClientRequest request("POST", node.url + "/v1/infer", std::move(headers));
     Result<net::ClientExchange> exchange = co_await client_->Start(std::move(request), inner.content.size());
@@ -728,8 +749,12 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
       failed = !n.ok();
       if (n.ok()) first_size = *n;
     }
+    const std::chrono::microseconds node_first_byte = to_node.Elapsed();
+    const std::chrono::microseconds before_node = started.Elapsed() - node_first_byte;
     if (!failed) {
+      const Stopwatch waiting;
       Status spend = co_await durable.Get();
+      spend_wait = waiting.Elapsed();
       if (!spend.ok()) {
         // Nothing was released; dropping the exchange cancels the node's work.
         LogWarning(config_.component, "token spend not durable",
@@ -779,9 +804,15 @@ net::Awaitable<void> GatewayService::Infer(InnerRequest& inner, Sink& sink) {
             {{"id", std::to_string(inner.id)},
              {"in", std::to_string(inner.content.size())},
              {"out", std::to_string(forwarded)},
-             {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::steady_clock::now() - started)
-                                       .count())}});
+             // Durations for bench/e2e's split by component: OHTTP opening, token redemption,
+             // the rest of the work before the node, the node's first byte, response sealing.
+             {"open_us", Micros(inner.open_time)},
+             {"redeem_us", Micros(redeem_time)},
+             {"spend_wait_us", Micros(spend_wait)},
+             {"before_node_us", Micros(before_node)},
+             {"node_first_byte_us", Micros(node_first_byte)},
+             {"seal_us", Micros(sink.seal_time())},
+             {"ms", std::to_string(started.Elapsed().count() / 1000)}});
     co_return;
   }
   ++metrics_.infer_no_candidate;

@@ -13,6 +13,7 @@
 #include "openpcc/util/base64.h"
 #include "openpcc/util/http_date.h"
 #include "openpcc/util/log.h"
+#include "openpcc/util/stopwatch.h"
 #include "openpcc/wire/bhttp.h"
 #include "openpcc/wire/key_config.h"
 #include "openpcc/wire/sealed.h"
@@ -275,6 +276,10 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
   std::vector<uint8_t> buf(16 * 1024);
   crypto::SecretBytes plain;
   uint64_t received = 0;
+  // Cryptography time (util/stopwatch.h), logged with the answer for bench/e2e's split by
+  // component: opening is unwrapping the DEK and decrypting the body, sealing is every chunk.
+  std::chrono::microseconds open_time{0};
+  std::chrono::microseconds seal_time{0};
   while (true) {
     const std::span<uint8_t> span(buf);
     Result<size_t> n = co_await req.ReadSome(span);
@@ -286,7 +291,11 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     }
     if (*n == 0) break;
     received += *n;
-    Status pushed = reader.Push(ByteView(buf.data(), *n), plain);
+    Status pushed = OkStatus();
+    {
+      ScopedTime opening(open_time);
+      pushed = reader.Push(ByteView(buf.data(), *n), plain);
+    }
     if (!pushed.ok()) {
       refusal = std::move(pushed).error();
       break;
@@ -298,6 +307,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     plain.Clear();
   }
   if (!refusal) {
+    ScopedTime opening(open_time);
     Status finished = reader.Finish(plain);
     if (!finished.ok()) refusal = std::move(finished).error();
   }
@@ -320,7 +330,11 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
 
   // ---- The request authenticated: from here every answer is sealed ----
   Bytes out;
-  Result<wire::SealedResponseWriter> made = reader.MakeResponseWriter(out);
+  Result<wire::SealedResponseWriter> made = Error(ErrorCode::kInternal, "not made");
+  {
+    ScopedTime opening(open_time);
+    made = reader.MakeResponseWriter(out);
+  }
   if (!made.ok()) {
     (void)co_await res.SendError(500, "internal", made.error().message());
     co_return;
@@ -405,7 +419,11 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
       json.assign(list.data(), list.size());
     }
     Result<crypto::SecretVector> whole = WholeResponse(status, "application/json", json);
-    Status sealed = whole.ok() ? writer.Finish(AsBytes(*whole), out) : Status(whole.error());
+    Status sealed = OkStatus();
+    {
+      ScopedTime sealing(seal_time);
+      sealed = whole.ok() ? writer.Finish(AsBytes(*whole), out) : Status(whole.error());
+    }
     if (!sealed.ok()) {
       (void)co_await res.SendError(500, "internal", sealed.error().message());
       co_return;
@@ -413,6 +431,7 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     LogInfo(options_.component, "infer", {{"id", id}, {"api", kind_name}, {"status", std::to_string(status)},
                                           {"check", refuse_inner ? refuse_inner->code : "-"},
                                           {"in", std::to_string(received)}, {"out", std::to_string(out.size())},
+                                          {"open_us", Micros(open_time)}, {"seal_us", Micros(seal_time)},
                                           {"total_ms", ms_since()}});
     const std::string_view media = wire::kSealedResponseMediaType;
     Status started_stream = co_await res.StartStream(200, media);
@@ -457,7 +476,12 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     Result<crypto::SecretVector> first = PaddedContent(encoder, head_bytes->size(), begin);
     if (!first.ok()) co_return;
     head_bytes->insert(head_bytes->end(), first->begin(), first->end());
-    if (!writer.Write(AsBytes(*head_bytes), out).ok()) co_return;
+    Status sealed = OkStatus();
+    {
+      ScopedTime sealing(seal_time);
+      sealed = writer.Write(AsBytes(*head_bytes), out);
+    }
+    if (!sealed.ok()) co_return;
     Status wrote = co_await res.Write(ByteView(out));
     out.clear();
     if (!wrote.ok()) co_return;
@@ -500,7 +524,12 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
       continue;
     }
     Result<crypto::SecretVector> chunk = PaddedContent(encoder, 0, sse);
-    if (!chunk.ok() || !writer.Write(AsBytes(*chunk), out).ok()) {
+    Status sealed = OkStatus();
+    if (chunk.ok()) {
+      ScopedTime sealing(seal_time);
+      sealed = writer.Write(AsBytes(*chunk), out);
+    }
+    if (!chunk.ok() || !sealed.ok()) {
       stream->Cancel();
       co_return;
     }
@@ -544,7 +573,12 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
     if (!whole.ok()) co_return;
     final_plain = std::move(*whole);
   }
-  if (!writer.Finish(AsBytes(final_plain), out).ok()) co_return;
+  Status sealed_final = OkStatus();
+  {
+    ScopedTime sealing(seal_time);
+    sealed_final = writer.Finish(AsBytes(final_plain), out);
+  }
+  if (!sealed_final.ok()) co_return;
   Status wrote = co_await res.Write(ByteView(out));
   if (!wrote.ok()) co_return;
   (void)co_await res.Finish();
@@ -553,7 +587,8 @@ net::Awaitable<void> NodeService::Infer(net::Request& req, net::Response& res) {
            {"finish", std::string(engine::FinishReasonName(finish->reason))},
            {"prompt_tokens", std::to_string(finish->usage.prompt_tokens)},
            {"completion_tokens", std::to_string(finish->usage.completion_tokens)},
-           {"in", std::to_string(received)}, {"ttft_ms", first_token_ms}, {"total_ms", ms_since()}});
+           {"in", std::to_string(received)}, {"open_us", Micros(open_time)}, {"seal_us", Micros(seal_time)},
+           {"ttft_ms", first_token_ms}, {"total_ms", ms_since()}});
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -11,6 +11,7 @@
 #include "openpcc/net/sse.h"
 #include "openpcc/services/await_callback.h"
 #include "openpcc/util/log.h"
+#include "openpcc/util/stopwatch.h"
 #include "openpcc/wire/jcs.h"
 
 namespace openpcc::services {
@@ -174,6 +175,11 @@ net::Awaitable<void> ProxyService::Complete(net::Request& req, net::Response& re
     Result<client::VerificationReport> done = client_.Call(engine_request, sink);
     if (done.ok()) {
       channel->Close();
+      // Durations only (bench/e2e's split by component); nothing that identifies the call.
+      const client::CallTiming& t = done->timing;
+      LogInfo(kLog, "call", {{"bootstrap_us", Micros(t.bootstrap)}, {"seal_us", Micros(t.seal)},
+                             {"wallet_us", Micros(t.wallet)}, {"open_us", Micros(t.open)},
+                             {"first_byte_us", Micros(t.first_byte)}, {"total_us", Micros(t.total)}});
     } else {
       LogInfo(kLog, "call failed", {{"error", done.error().message()}});
       channel->Fail(done.error());

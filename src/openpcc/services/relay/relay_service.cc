@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "openpcc/util/log.h"
+#include "openpcc/util/stopwatch.h"
 
 namespace openpcc::services {
 namespace {
@@ -61,6 +62,14 @@ std::string RelayMetrics::Render(uint64_t upstream_connections) const {
   Line(out, "completed_total", "Responses passed on to their end.", "counter", completed.load());
   Line(out, "truncated_total", "Response streams cut after their head.", "counter",
        truncated.load());
+  Line(out, "request_forward_microseconds_total",
+       "Over completed requests: time from arrival to the request body passed to the gateway.", "counter",
+       request_forward_us.load());
+  Line(out, "first_byte_microseconds_total",
+       "Over completed requests: time from arrival to the gateway's first response body byte.", "counter",
+       first_byte_us.load());
+  Line(out, "stream_microseconds_total", "Over completed requests: time from arrival to the end.", "counter",
+       stream_us.load());
   Line(out, "active_streams", "Requests being relayed now.", "gauge",
        static_cast<uint64_t>(std::max<int64_t>(0, active.load())));
   Line(out, "request_bytes_total", "Request body bytes passed to the gateway.", "counter",
@@ -212,6 +221,7 @@ net::Awaitable<void> RelayService::ServeKeys(net::Request&, net::Response& res) 
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 net::Awaitable<void> RelayService::Forward(net::Request& req, net::Response& res) {
+  const Stopwatch arrived;
   metrics_.requests.fetch_add(1, std::memory_order_relaxed);
   const std::string media = MediaType(req.header("content-type"));
   if (media != kOhttpRequestMediaType && media != kOhttpChunkedRequestMediaType) {
@@ -282,6 +292,7 @@ net::Awaitable<void> RelayService::Forward(net::Request& req, net::Response& res
     (void)co_await res.SendError(502, "bad_gateway", message);
     co_return;
   }
+  const std::chrono::microseconds forwarded_request = arrived.Elapsed();
   Result<net::ResponseHead> head = co_await exchange.ReadResponseHead();
   if (!head.ok()) {
     metrics_.upstream_head_errors.fetch_add(1, std::memory_order_relaxed);
@@ -301,8 +312,10 @@ net::Awaitable<void> RelayService::Forward(net::Request& req, net::Response& res
   metrics_.forwarded.fetch_add(1, std::memory_order_relaxed);
 
   uint64_t sent = 0;
+  std::chrono::microseconds first_byte{0};
   while (true) {
     Result<size_t> n = co_await exchange.ReadSome(whole);
+    if (sent == 0) first_byte = arrived.Elapsed();
     if (!n.ok()) {
       metrics_.upstream_body_errors.fetch_add(1, std::memory_order_relaxed);
       metrics_.truncated.fetch_add(1, std::memory_order_relaxed);
@@ -327,6 +340,13 @@ net::Awaitable<void> RelayService::Forward(net::Request& req, net::Response& res
   }
   Status done = co_await res.Finish();
   if (done.ok()) metrics_.completed.fetch_add(1, std::memory_order_relaxed);
+  // Timing as aggregate sums only (bench/e2e's split by component reads them before and after a
+  // run): a per-request line would be the access log this relay does not keep.
+  if (done.ok()) {
+    metrics_.request_forward_us.fetch_add(static_cast<uint64_t>(forwarded_request.count()), std::memory_order_relaxed);
+    metrics_.first_byte_us.fetch_add(static_cast<uint64_t>(first_byte.count()), std::memory_order_relaxed);
+    metrics_.stream_us.fetch_add(static_cast<uint64_t>(arrived.Elapsed().count()), std::memory_order_relaxed);
+  }
 }
 
 #if defined(__GNUC__) && !defined(__clang__)

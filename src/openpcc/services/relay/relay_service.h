@@ -17,7 +17,8 @@
 //                     client a config of its choosing no better than the gateway can, and the
 //                     client checks every config against the logged directory anyway). Lets a
 //                     client bootstrap without ever showing its address to the gateway.
-//   GET  /metrics     aggregate counters (Prometheus text format), nothing per request.
+//   GET  /metrics     aggregate counters (Prometheus text format), nothing per request; among
+//                     them sums of forwarding durations over completed requests (bench/e2e).
 //
 // Failures: the gateway unreachable, or failing before its response head, is 502 `bad_gateway`
 // with the step named ("connect", "request body", "response head"); after the head has been
@@ -95,6 +96,10 @@ class RelayMetrics {
   std::atomic<uint64_t> key_fetches{0};
   std::atomic<uint64_t> key_fetch_errors{0};
   std::atomic<int64_t> active{0};
+  // Sums over completed requests (util/stopwatch.h): durations, never per request.
+  std::atomic<uint64_t> request_forward_us{0};
+  std::atomic<uint64_t> first_byte_us{0};
+  std::atomic<uint64_t> stream_us{0};
   std::array<std::atomic<uint64_t>, kServerLimits.size()> server_refusals{};
 };
 
