@@ -216,5 +216,15 @@ TEST_F(UpProcessTest, TpmNodesAnswerThroughTheProxyAndTheirSwtpmsStopWithUp) {
   EXPECT_EQ(swtpms, 0u) << "a swtpm of this run outlived up";
 }
 
+TEST(UpCommandTest, RefusesAPlatformOtherThanSimOrTpmAndDocumentsBoth) {
+  const testing::CliResult refused = testing::RunCli({"up", "--platform", "sev-snp", "--ephemeral-ports"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("--platform: expected sim or tpm, got 'sev-snp'"), std::string::npos) << refused.err;
+  const testing::CliResult help = testing::RunCli({"up", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE((help.out + help.err).find("--platform"), std::string::npos);
+  EXPECT_NE((help.out + help.err).find("swtpm"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace openpcc
