@@ -220,6 +220,10 @@ TEST(UpCommandTest, RefusesAPlatformOtherThanSimOrTpmAndDocumentsBoth) {
   const testing::CliResult refused = testing::RunCli({"up", "--platform", "sev-snp", "--ephemeral-ports"});
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("--platform: expected sim or tpm, got 'sev-snp'"), std::string::npos) << refused.err;
+  const testing::CliResult short_epochs =
+      testing::RunCli({"up", "--platform", "tpm", "--epoch-seconds", "600", "--ephemeral-ports"});
+  EXPECT_EQ(short_epochs.exit_code, 2) << short_epochs.err;
+  EXPECT_NE(short_epochs.err.find("--epoch-seconds of at least 900"), std::string::npos) << short_epochs.err;
   const testing::CliResult help = testing::RunCli({"up", "--help"});
   EXPECT_EQ(help.exit_code, 0) << help.err;
   EXPECT_NE((help.out + help.err).find("--platform"), std::string::npos);

@@ -300,6 +300,12 @@ int RunUp(const Args& args) {
     PrintError("up", "--platform: expected sim or tpm, got '" + flags.platform + "'");
     return kExitUsage;
   }
+  if (flags.platform == "tpm" && flags.epoch_seconds < 900) {
+    // A swtpm has three transient slots: a node keeps an epoch's key 5 min after it and makes the
+    // next 10 min ahead, so shorter epochs would need three keys besides the AK.
+    PrintError("up", "--platform tpm needs --epoch-seconds of at least 900 (a swtpm holds at most two node keys)");
+    return kExitUsage;
+  }
   if ((flags.engine == "openai") != !flags.upstream.empty()) {
     PrintError("up", "--upstream URL is required with --engine openai, and only with it");
     return kExitUsage;
