@@ -120,6 +120,7 @@ class GatewayServiceTest : public ::testing::Test {
         std::move(crypto::Ed25519PrivateKey::FromSeed(Bytes(32, 3))).value());
     config.credential = crypto::SecretBytes(AsBytes(std::string_view("credential")));
     config.health_interval = 1h;
+    Configure(config);
     auto service = GatewayService::Create(std::move(config), clock_);
     ASSERT_TRUE(service.ok()) << service.error().ToString();
     service_ = std::move(service).value();
@@ -156,6 +157,8 @@ class GatewayServiceTest : public ::testing::Test {
     auto response = tokens::IssueTokenResponse(*token_key_, request->request);
     return tokens::FinalizeToken(request->pending, *response, token_key_->public_key())->Encode();
   }
+
+  virtual void Configure(GatewayConfig&) {}
 
   uint64_t PublishedEpoch() {
     auto r = service_->CurrentResponse();
@@ -236,6 +239,33 @@ TEST_F(GatewayServiceTest, ANodeDyingMidStreamTruncatesTheClientsStream) {
   const bool clean_end = head.ok() && reader.Finish(rest).ok();
   EXPECT_FALSE(clean_end) << "a truncated node stream reached the client as a clean end";
   EXPECT_FALSE(reader.finished());
+}
+
+// With startup_nodes, the first directory waits for that many nodes rather than the clock (which
+// stands still here, far inside startup_wait), and lists them all.
+class GatewayStartupNodesTest : public GatewayServiceTest {
+ protected:
+  void Configure(GatewayConfig& config) override {
+    config.startup_wait = 1h;
+    config.startup_nodes = 2;
+  }
+};
+
+TEST_F(GatewayStartupNodesTest, PublishesTheFirstDirectoryOnceEnoughNodesRegistered) {
+  std::this_thread::sleep_for(750ms);  // three turns of the epoch thread with one node registered
+  EXPECT_EQ(PublishedEpoch(), 0u) << "published with fewer nodes than startup_nodes";
+  wire::KeyConfig second = ohttp_config_;
+  second.public_key = Bytes(32, 10);
+  NodeRegistration n = *service_->registry().Find(node_id_);
+  n.key_config = *wire::EncodeKeyConfig(second);
+  n.node_id = *wire::NodeIdOf(second);
+  n.url = "http://127.0.0.1:9/";  // another node (nodes are told apart by URL)
+  service_->registry().Upsert(n);
+  ASSERT_TRUE(Eventually([&] { return PublishedEpoch() == 180'000'000u; }));
+  auto d = directory::VerifyDirectoryEntry(service_->CurrentResponse()->entry,
+                                           std::move(crypto::Ed25519PrivateKey::FromSeed(Bytes(32, 3))).value().public_key());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->NodesOf("tiny").size(), 2u);
 }
 
 }  // namespace

@@ -68,8 +68,8 @@ class UpProcessTest : public ::testing::Test {
     return net::ClientRequest("POST", proxy_ + path, {{"Content-Type", "application/json"}});
   }
   // POSTs a whole chat completion until the first directory and tokens are there (the first
-  // directory appears ~20 s after the gateway started, the wallet's first batch a little later;
-  // until then the proxy answers 502 or 503 and says why).
+  // directory appears once every node registered, the wallet's first batch a little later; until
+  // then the proxy answers 502 or 503 and says why).
   net::ClientResponse FirstAnswer(const std::string& prompt) {
     Result<net::ClientResponse> whole = Error(ErrorCode::kFailedPrecondition, "not tried");
     const auto deadline = std::chrono::steady_clock::now() + 180s;

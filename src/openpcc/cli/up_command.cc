@@ -428,7 +428,11 @@ int RunUp(const Args& args) {
                                      "--ohttp-key", (keys / "ohttp.key").string(), "--policy",
                                      (run / "policy.json").string(), "--registration-credential",
                                      (run / "registration-credential").string(), "--issuer", "http://" + *issuer,
-                                     "--log", log_url, "--epoch-seconds", epoch, "--startup-wait", "20s"},
+                                     "--log", log_url, "--epoch-seconds", epoch,
+                                     // The first directory as soon as every node registered: nodes
+                                     // that start slowly (a loaded machine, a large model) must not
+                                     // miss it, since it stands for a whole epoch.
+                                     "--startup-nodes", std::to_string(flags.nodes), "--startup-wait", "300s"},
                          flags.Listen(7200));
   if (!gateway.ok()) return Fail(gateway.error());
   Result<std::string> operator_address = WaitForFile((run / "gateway-operator.ready").string(), 10s);
@@ -500,7 +504,7 @@ int RunUp(const Args& args) {
 
   std::fprintf(stderr,
                "\nOpenPCC is up (%s: for development only). The gateway publishes the first node\n"
-               "directory about 20 s after it started; until then the proxy answers 503.\n"
+               "directory once every node registered (a few seconds); until then the proxy answers 503.\n"
                "  OpenAI-compatible endpoint: http://%s/v1   (model \"%s\")\n"
                "  try:  openpcc chat --client-config %s \"Hello\"\n"
                "        (without --client-config, chat and proxy use this configuration when you have\n"
