@@ -238,5 +238,34 @@ TEST_F(TrustTest, EachBundleFailureRefusesTheWholeDirectory) {
   }
 }
 
+// A directory that lists a node whose evidence fails the policy is refused, naming the node, the
+// step and the check; the other nodes' valid bundles do not carry it.
+TEST_F(TrustTest, ANodeWithAMeasurementTheReleaseDoesNotListIsRefusedByName) {
+  const directory::DirectoryResponse response = deployment_.Publish();
+  ASSERT_TRUE(Accept(response).ok());
+  const directory::DirectoryNode& node = deployment_.directory().models[testing::kModel][0];
+  const Bytes unlisted_measurement(48, 0x66);
+  directory::DirectoryResponse unlisted = response;
+  unlisted.bundles[node.node_id] = deployment_.Bundle(node.key_config, response.checkpoint, unlisted_measurement);
+  auto r = Accept(unlisted);
+  EXPECT_REFUSED(r, "bundle: node " + HexEncode(ByteView(node.node_id).first(8)) + ": step 4 reference values: ");
+  EXPECT_MENTIONS(r, "MEASUREMENT " + HexEncode(unlisted_measurement) + " is not listed in release 1.0.0");
+}
+
+TEST_F(TrustTest, ANodeWhoseEvidenceIsSignedByAnUntrustedSimRootIsRefusedByName) {
+  const directory::DirectoryResponse response = deployment_.Publish();
+  ASSERT_TRUE(Accept(response).ok());
+  const directory::DirectoryNode& node = deployment_.directory().models[testing::kModel][1];
+  // The same measurement and key, but the report is signed under another deployment's sim root,
+  // which the policy does not list.
+  Deployment untrusted;
+  directory::DirectoryResponse forged = response;
+  forged.bundles[node.node_id] =
+      deployment_.Bundle(node.key_config, response.checkpoint, testing::TestMeasurement(), untrusted.signer());
+  auto r = Accept(forged);
+  EXPECT_REFUSED(r, "bundle: node " + HexEncode(ByteView(node.node_id).first(8)) + ": step 1 platform: ");
+  EXPECT_MENTIONS(r, "sim: VEK is not certified by a configured sim root");
+}
+
 }  // namespace
 }  // namespace openpcc::client

@@ -95,9 +95,11 @@ class Deployment {
     return r;
   }
 
+  // A node's bundle; `signer` (default: this deployment's, under its sim root) signs the report.
   std::string Bundle(const Bytes& key_config, const std::string& freshness_note,
-                     const Bytes& measurement = TestMeasurement()) {
-    attest::collect::SimCollector collector(signer_, measurement);
+                     const Bytes& measurement = TestMeasurement(),
+                     std::shared_ptr<attest::sim::SimSigner> signer = nullptr) {
+    attest::collect::SimCollector collector(signer != nullptr ? signer : signer_, measurement);
     const std::string release_note = log_.Checkpoint(UnixOf(TestTime()));
     attest::BundleRelease release{log_.entries()[release_index_], release_index_,
                                   log_.InclusionProof(release_index_), release_note};
@@ -136,6 +138,7 @@ class Deployment {
   const crypto::Ed25519PrivateKey& directory_key() const { return directory_key_; }
   const std::vector<Bytes>& key_configs() const { return key_configs_; }
   const attest::sim::SimRoot& root() const { return *root_; }
+  const std::shared_ptr<attest::sim::SimSigner>& signer() const { return signer_; }
 
  private:
   attest::testing::TestLog log_;

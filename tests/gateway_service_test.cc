@@ -169,6 +169,7 @@ class GatewayServiceTest : public ::testing::Test {
     config.credential = crypto::SecretBytes(AsBytes(std::string_view("credential")));
     config.health_interval = 1h;
     config.spent_store = store_;
+    Configure(config);
     auto service = GatewayService::Create(std::move(config), clock_);
     ASSERT_TRUE(service.ok()) << service.error().ToString();
     service_ = std::move(service).value();
@@ -234,6 +235,7 @@ class GatewayServiceTest : public ::testing::Test {
     out.reader.emplace(writer->MakeResponseReader());
     return out;
   }
+  virtual void Configure(GatewayConfig&) {}
 
   uint64_t PublishedEpoch() {
     auto r = service_->CurrentResponse();
@@ -335,6 +337,33 @@ TEST_F(GatewayServiceTest, NothingReachesTheClientBeforeTheSpendIsDurable) {
       EXPECT_NE(inner.find("token_store"), std::string::npos) << inner;
     }
   }
+}
+
+// With startup_nodes, the first directory waits for that many nodes rather than the clock (which
+// stands still here, far inside startup_wait), and lists them all.
+class GatewayStartupNodesTest : public GatewayServiceTest {
+ protected:
+  void Configure(GatewayConfig& config) override {
+    config.startup_wait = 1h;
+    config.startup_nodes = 2;
+  }
+};
+
+TEST_F(GatewayStartupNodesTest, PublishesTheFirstDirectoryOnceEnoughNodesRegistered) {
+  std::this_thread::sleep_for(750ms);  // three turns of the epoch thread with one node registered
+  EXPECT_EQ(PublishedEpoch(), 0u) << "published with fewer nodes than startup_nodes";
+  wire::KeyConfig second = ohttp_config_;
+  second.public_key = Bytes(32, 10);
+  NodeRegistration n = *service_->registry().Find(node_id_);
+  n.key_config = *wire::EncodeKeyConfig(second);
+  n.node_id = *wire::NodeIdOf(second);
+  n.url = "http://127.0.0.1:9/";  // another node (nodes are told apart by URL)
+  service_->registry().Upsert(n);
+  ASSERT_TRUE(Eventually([&] { return PublishedEpoch() == 180'000'000u; }));
+  auto d = directory::VerifyDirectoryEntry(service_->CurrentResponse()->entry,
+                                           std::move(crypto::Ed25519PrivateKey::FromSeed(Bytes(32, 3))).value().public_key());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->NodesOf("tiny").size(), 2u);
 }
 
 }  // namespace

@@ -273,6 +273,37 @@ TEST_F(ProxyProcessTest, ChatAnswersOnceAndFailsOnATruncatedAnswer) {
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "state" / "wallet.2"));
 }
 
+// Interactive `openpcc chat` (no prompt argument): one prompt per stdin line, each answer streamed
+// and authenticated, the conversation ended by EOF or /exit with status 0; a truncated answer ends
+// it at once with status 1 (the next line is never sent).
+TEST_F(ProxyProcessTest, InteractiveChatEndsAtEofOrExitAndStopsAtATruncatedAnswer) {
+  const std::vector<std::string> args = {"chat", "--client-config", (dir_.path() / "client.json").string(),
+                                         "--testing-start-time",
+                                         std::to_string(client::testing::UnixOf(TestTime() + seconds(60))),
+                                         "--token-wait", "30s", "--verbose"};
+  auto count = [](const std::string& text, std::string_view what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+    return n;
+  };
+  testing::CliResult eof = testing::RunCliWithInput(args, "say hello\n\nand again\n");
+  EXPECT_EQ(eof.exit_code, 0) << eof.err;
+  EXPECT_EQ(eof.out, "hello\nhello\n");  // the empty line is skipped, not sent
+  EXPECT_EQ(count(eof.err, "answer authenticated to its final chunk"), 2u) << eof.err;
+
+  testing::CliResult exited = testing::RunCliWithInput(args, "once\n/exit\nnever sent\n");
+  EXPECT_EQ(exited.exit_code, 0) << exited.err;
+  EXPECT_EQ(exited.out, "hello\n");
+  EXPECT_EQ(count(exited.err, "answer authenticated to its final chunk"), 1u) << exited.err;
+
+  cut_ = true;
+  testing::CliResult cut = testing::RunCliWithInput(args, "first\nsecond\n");
+  EXPECT_EQ(cut.exit_code, 1) << cut.err;
+  EXPECT_EQ(count(cut.err, "openpcc chat: "), 1u) << cut.err;
+  EXPECT_EQ(count(cut.err, "> "), 1u) << "the line after a truncated answer was read\n" << cut.err;
+  EXPECT_EQ(count(cut.err, "answer authenticated to its final chunk"), 0u) << cut.err;
+}
+
 TEST(ProxyCommandTest, RefusesANonLoopbackListenAddress) {
   testing::CliResult r = testing::RunCli({"proxy", "--listen", "0.0.0.0:7600", "--client-config", "/nonexistent"});
   EXPECT_EQ(r.exit_code, 2);

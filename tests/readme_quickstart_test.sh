@@ -5,8 +5,8 @@
 #   readme_quickstart_test.sh SOURCE_DIR OPENPCC_BINARY
 #
 # `openpcc up` runs with its default ports (as the README says) and a throwaway state directory;
-# once the proxy answers a first request (the directory is published ~20 s after start, as the
-# README tells the reader to wait), the first ```sh block under "### Use it" runs from the source
+# once the proxy answers a first request (the directory is published once the nodes registered,
+# as the README tells the reader to wait), the first ```sh block under "### Use it" runs from the source
 # directory with bash -euo pipefail. Its output must hold a streamed answer's [DONE] and the
 # verification of a simulated node.
 set -euo pipefail

@@ -44,6 +44,20 @@ TEST(SubprocessTest, StopTerminatesAndKillIsReported) {
   EXPECT_EQ(stubborn.Stop(200ms), 128 + SIGKILL);
 }
 
+// A parent blocking SIGTERM (as `openpcc up` does, to sigwait for it) must not pass that mask on:
+// a program that does not unblock it would ignore Stop()'s SIGTERM and the death signal.
+TEST(SubprocessTest, ChildStartsWithNoSignalBlocked) {
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+  Subprocess child = Subprocess::Start({{"/bin/sleep", "30"}, {}, {}, {}}).value();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(child.Stop(20s), 128 + SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
 TEST(SubprocessTest, WaitsForReadyFileOrExit) {
   std::string ready = TempPath("ready");
   std::filesystem::remove(ready);

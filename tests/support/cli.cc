@@ -34,14 +34,18 @@ std::string Slurp(const std::filesystem::path& path) {
 
 std::string OpenpccBinary() { return OPENPCC_BINARY; }
 
-CliResult RunCli(const std::vector<std::string>& args) {
+CliResult RunCli(const std::vector<std::string>& args) { return RunCliWithInput(args, {}); }
+
+CliResult RunCliWithInput(const std::vector<std::string>& args, std::string_view input) {
   static int counter = 0;
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("openpcc-cli-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
   std::string command = ShellQuote(OpenpccBinary());
   for (const std::string& arg : args) command += " " + ShellQuote(arg);
-  command += " >" + ShellQuote((dir / "out").string()) + " 2>" + ShellQuote((dir / "err").string());
+  std::ofstream(dir / "in", std::ios::binary) << input;
+  command += " <" + ShellQuote((dir / "in").string()) + " >" + ShellQuote((dir / "out").string()) + " 2>" +
+             ShellQuote((dir / "err").string());
   CliResult result;
   Result<Subprocess> process = Subprocess::Start({{"/bin/sh", "-c", command}, {}, {}, {}});
   if (process.ok()) result.exit_code = process.value().Wait();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace openpcc::testing {
@@ -17,5 +18,7 @@ struct CliResult {
 std::string OpenpccBinary();
 
 CliResult RunCli(const std::vector<std::string>& args);
+// As RunCli, with `input` as the command's standard input (EOF after it).
+CliResult RunCliWithInput(const std::vector<std::string>& args, std::string_view input);
 
 }  // namespace openpcc::testing

@@ -1,6 +1,9 @@
 // `openpcc chat`: one-shot (`openpcc chat "prompt"`) and interactive chat through the
 // confidential path, streaming to the terminal. Exits non-zero when an answer is refused or
-// truncated (the final sealed chunk did not authenticate).
+// truncated (the final sealed chunk did not authenticate). Interactive mode ends at EOF or
+// `/exit`; a truncated answer ends it at once (status 1): the conversation cannot go on from an
+// answer whose end did not authenticate, and a script reading the transcript must not take a cut
+// answer for a whole one.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -117,8 +120,10 @@ int RunChat(const Args& args) {
   int64_t testing_start_time = 0;
   OptionSet options("chat [options] [PROMPT...]",
                     "Chat through the confidential path. With a prompt: one answer, then exit. Without:\n"
-                    "an interactive conversation (Ctrl-D ends it). Answers stream as each sealed chunk\n"
-                    "authenticates; a truncated answer is an error (exit status 1).");
+                    "an interactive conversation, one prompt per line of standard input; Ctrl-D (EOF) or\n"
+                    "/exit ends it. Answers stream as each sealed chunk authenticates; a truncated answer\n"
+                    "is an error (exit status 1) and ends an interactive conversation at once. Any other\n"
+                    "failed answer is reported and the conversation goes on, exiting 1 at its end.");
   options.AddString("client-config", &config_path,
                     "The client configuration (default $OPENPCC_CLIENT_CONFIG, else "
                     "~/.config/openpcc/client.json, else the one a running `openpcc up` wrote).",
@@ -169,8 +174,9 @@ int RunChat(const Args& args) {
 
   json::array messages;
   if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
-  auto ask = [&](const std::string& prompt) -> bool {
-    if (!WaitForTokens(c, std::chrono::duration_cast<std::chrono::seconds>(token_wait))) return false;
+  enum class Outcome { kAnswered, kFailed, kTruncated };
+  auto ask = [&](const std::string& prompt) -> Outcome {
+    if (!WaitForTokens(c, std::chrono::duration_cast<std::chrono::seconds>(token_wait))) return Outcome::kFailed;
     messages.push_back(json::object{{"role", "user"}, {"content", prompt}});
     json::object body{{"model", model}, {"messages", messages}, {"stream", true}, {"max_tokens", max_tokens}};
     TerminalSink sink(verbose);
@@ -180,34 +186,41 @@ int RunChat(const Args& args) {
     if (!answer.ok()) {
       PrintError(kCommand, answer.error());
       messages.pop_back();
-      return false;
+      // The answer had begun (its head authenticated) and did not end: truncated.
+      return sink.status() != 0 ? Outcome::kTruncated : Outcome::kFailed;
     }
     if (sink.status() != 200) {
       PrintError(kCommand, "the node answered HTTP " + std::to_string(sink.status()) + ": " + sink.error_body());
       messages.pop_back();
-      return false;
+      return Outcome::kFailed;
     }
     if (verbose) {
       std::fprintf(stderr, "  answer authenticated to its final chunk; evidence %lld s old; attempt %d\n",
                    static_cast<long long>(answer->FreshnessAgeSeconds()), answer->attempts);
     }
     messages.push_back(json::object{{"role", "assistant"}, {"content", sink.reply()}});
-    return true;
+    return Outcome::kAnswered;
   };
 
   if (!prompt_words.empty()) {
     std::string prompt;
     for (const std::string& w : prompt_words) prompt += (prompt.empty() ? "" : " ") + w;
-    return ask(prompt) ? kExitOk : kExitFailure;
+    return ask(prompt) == Outcome::kAnswered ? kExitOk : kExitFailure;
   }
   bool all_ok = true;
   std::string line;
   while (true) {
     std::fputs("> ", stderr);
+    std::fflush(stderr);
     if (!std::getline(std::cin, line)) break;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "/exit" || line == "/quit") break;
     if (line.empty()) continue;
-    all_ok = ask(line) && all_ok;
+    const Outcome outcome = ask(line);
+    if (outcome == Outcome::kTruncated) return kExitFailure;
+    all_ok = outcome == Outcome::kAnswered && all_ok;
   }
+  std::fputc('\n', stderr);
   return all_ok ? kExitOk : kExitFailure;
 }
 

@@ -101,6 +101,7 @@ int RunGateway(const Args& args) {
   std::string ca_file;
   int64_t epoch_seconds = 3600;
   int64_t k = static_cast<int64_t>(config.k);
+  int64_t startup_nodes = 0;
   std::chrono::milliseconds startup_wait = config.startup_wait;
   std::chrono::milliseconds health_interval = config.health_interval;
   std::chrono::milliseconds node_grace = config.node_grace;
@@ -155,6 +156,9 @@ int RunGateway(const Args& args) {
   options.AddDuration("startup-wait", &startup_wait,
                       "After start, how long to collect registrations before publishing the current "
                       "epoch's first directory (nodes re-register at least every minute).");
+  options.AddInt("startup-nodes", &startup_nodes,
+                 "Publish the first directory as soon as this many nodes of one model are registered, "
+                 "before --startup-wait ends (0: always wait it out).", 0, 1024);
   options.AddInt("k", &k, "K, the number of candidates a client seals each request to (published).", 1, 8);
   options.AddString("service", &config.service, "The service name published in the directory.", "NAME");
   options.AddDuration("health-interval", &health_interval, "How often each node's /healthz is checked.");
@@ -236,6 +240,7 @@ int RunGateway(const Args& args) {
   config.health_interval = health_interval;
   config.node_grace = std::chrono::duration_cast<std::chrono::seconds>(node_grace);
   config.k = static_cast<uint64_t>(k);
+  config.startup_nodes = static_cast<size_t>(startup_nodes);
   config.node_client.ca_file = ca_file;
 
   services::BlockStopSignals();

@@ -2,7 +2,9 @@
 // (DESIGN §4): transparency log and three witnesses, a release of this very binary in the log,
 // the Privacy Pass issuer with one account, the gateway, N nodes on a simulated TEE with the
 // embedded llama engine, the relay, and the local OpenAI-compatible proxy (with a client config
-// that trusts this run's directory key, log, witnesses and sim root).
+// that trusts this run's directory key, log, witnesses and sim root). With --platform tpm the nodes
+// run on one software TPM (swtpm) each instead, their AKs certified by an operator CA made for the
+// run, and the release states the PCRs those TPMs report (cli/up_tpm.h).
 //
 // Everything listens on 127.0.0.1; user-facing roles on the default ports of DESIGN §4, the
 // witnesses on ephemeral ports. Keys and the generated model persist in --dir; the run state
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +32,7 @@
 #include "openpcc/cli/commands.h"
 #include "openpcc/cli/options.h"
 #include "openpcc/cli/tlog_cli.h"
+#include "openpcc/cli/up_tpm.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/random.h"
 #include "openpcc/crypto/secret.h"
@@ -48,6 +52,7 @@ struct UpFlags {
   std::string model;
   std::string model_name = "tiny";
   std::string engine = "llama";
+  std::string platform = "sim";
   std::string upstream;
   std::string upstream_model;
   int64_t nodes = 3;
@@ -136,6 +141,9 @@ class Supervisor {
     return address;
   }
 
+  // Takes a child started elsewhere (a swtpm), to be supervised and stopped like the others.
+  void Adopt(const std::string& name, Subprocess process) { children_.push_back({name, std::move(process)}); }
+
   // The first child that exited on its own, if any.
   std::optional<std::string> Exited() {
     for (auto& child : children_) {
@@ -196,7 +204,56 @@ Status Prepare(Supervisor& s, const UpFlags& flags, const fs::path& keys) {
     std::fprintf(stderr, "generating the tiny test model (random weights) at %s\n", flags.model.c_str());
     OPENPCC_RETURN_IF_ERROR(StatusOf(s.RunStep("make-tiny", {"model", "make-tiny", flags.model})));
   }
+  if (flags.platform != "sim") return OkStatus();
   return StatusOf(s.RunStep("sim-root", {"node", "sim-root", "init", (s.run() / "sim-root").string()}));
+}
+
+// The PCRs the nodes quote and bind their keys to, and the release states (--tpm-pcrs 0-7).
+const std::vector<uint32_t> kTpmPcrs = {0, 1, 2, 3, 4, 5, 6, 7};
+const std::string kTpmPcrList = "0-7";
+
+struct TpmNode {
+  std::string tcti;
+  fs::path ak_certificate;
+};
+
+// --platform tpm: a swtpm per node (supervised by `s`, started before the nodes so it stops after
+// them), each AK certified by one operator CA made for this run (its certificate is the policy's
+// AK root: run/operator-ca.der; its private key never leaves this process), and the SHA-256 PCRs
+// 0-7 every TPM reports, which must agree since the one release states them.
+Status StartTpms(Supervisor& s, int64_t nodes, std::vector<TpmNode>& out, std::map<uint32_t, Bytes>& pcrs) {
+  if (std::string missing = MissingSwtpmTools(); !missing.empty()) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 "--platform tpm needs swtpm, swtpm_setup and swtpm_localca (Debian: swtpm swtpm-tools); " +
+                     missing + " is not on PATH");
+  }
+  // The CLI is where the wall clock enters: the AK certificates are valid from now.
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  const std::chrono::seconds validity = std::chrono::hours(24 * 365);
+  OPENPCC_ASSIGN_OR_RETURN(attest::tpm::OperatorCa ca,
+                           attest::tpm::OperatorCa::Generate("openpcc up operator CA (development only)",
+                                                             now - std::chrono::hours(1), now + validity + std::chrono::hours(24)));
+  OPENPCC_RETURN_IF_ERROR(services::WriteKeyFile(s.run() / "operator-ca.der", ca.certificate().Der(), 0644));
+  // tpm2-tss logs every TPM response code it sees at warning level, including the ones callers expect.
+  setenv("TSS2_LOG", "all+none", 0);
+  for (int64_t i = 1; i <= nodes; ++i) {
+    const std::string name = "swtpm-" + std::to_string(i);
+    const fs::path dir = s.run() / name;
+    OPENPCC_ASSIGN_OR_RETURN(StartedSwtpm tpm, StartSwtpm(dir));
+    std::string tcti = tpm.tcti;
+    s.Adopt(name, std::move(tpm.process));
+    OPENPCC_ASSIGN_OR_RETURN(EnrolledTpm enrolled, EnrollSwtpm(tcti, dir, ca, now, validity, kTpmPcrs));
+    const fs::path ak = dir / "ak.der";
+    OPENPCC_RETURN_IF_ERROR(services::WriteKeyFile(ak, enrolled.ak_certificate_der, 0644));
+    if (i == 1) {
+      pcrs = enrolled.sha256_pcrs;
+    } else if (enrolled.sha256_pcrs != pcrs) {
+      return Error(ErrorCode::kFailedPrecondition, name + " reports other PCR values than swtpm-1");
+    }
+    std::fprintf(stderr, "  %-10s %s (AK certified by the run's operator CA)\n", name.c_str(), tcti.c_str());
+    out.push_back({tcti, ak});
+  }
+  return OkStatus();
 }
 
 int Fail(const Error& error) {
@@ -216,7 +273,10 @@ int RunUp(const Args& args) {
       "simulated TEE serving the model with the embedded llama engine, the relay (7100) and the\n"
       "local OpenAI-compatible proxy (7600), configured to trust exactly this deployment.\n"
       "The simulated TEE is for development only: its reports are signed by a software root made\n"
-      "for this run, and every verification output says 'simulated'. Ctrl-C stops everything.");
+      "for this run, and every verification output says 'simulated'. With --platform tpm each node\n"
+      "runs on its own software TPM (swtpm) instead: its AK certified by an operator CA made for the\n"
+      "run after ActivateCredential, its HPKE keys TPM-resident under PolicyPCR, and the release\n"
+      "stating the PCRs the fresh TPMs report. Ctrl-C stops everything.");
   options.AddString("dir", &flags.dir, "Keys, the generated model and the run state (default: STATE-DIR/up).", "DIR");
   options.AddString("model", &flags.model, "GGUF model to serve (default: DIR/tiny.gguf, generated on first use).", "FILE");
   options.AddString("model-name", &flags.model_name, "The name requests use for the model.", "NAME");
@@ -229,6 +289,11 @@ int RunUp(const Args& args) {
                       "transport-only: the nodes' pause between consecutive pieces, e.g. 200ms.");
   options.AddString("upstream", &flags.upstream, "openai: the upstream's base URL (loopback).", "URL");
   options.AddString("upstream-model", &flags.upstream_model, "openai: the model name the upstream knows (default: --model-name).", "NAME");
+  options.AddString("platform", &flags.platform,
+                    "sim (the simulated TEE) or tpm (one swtpm per node; needs swtpm, swtpm_setup and "
+                    "swtpm_localca: Debian packages swtpm, swtpm-tools). Both are for development only: "
+                    "a software TPM proves nothing about the machine, and TPM measured boot does not "
+                    "isolate a node's memory from its host.", "NAME");
   options.AddInt("nodes", &flags.nodes, "Inference nodes to start. Clients require N_min = 3 nodes in the directory; with fewer, this run's client config lowers N_min to match (development only).", 1, 8);
   options.AddInt("engine-threads", &flags.engine_threads, "llama: CPU threads per node.", 1, 64);
   options.AddInt("epoch-seconds", &flags.epoch_seconds, "Directory epoch length (node keys live one epoch).", 60, 86400);
@@ -252,6 +317,16 @@ int RunUp(const Args& args) {
   }
   // The stack must not look like it serves a model when it serves none.
   if (flags.TransportOnly() && flags.model_name == "tiny") flags.model_name = "transport-only";
+  if (flags.platform != "sim" && flags.platform != "tpm") {
+    PrintError("up", "--platform: expected sim or tpm, got '" + flags.platform + "'");
+    return kExitUsage;
+  }
+  if (flags.platform == "tpm" && flags.epoch_seconds < 900) {
+    // A swtpm has three transient slots: a node keeps an epoch's key 5 min after it and makes the
+    // next 10 min ahead, so shorter epochs would need three keys besides the AK.
+    PrintError("up", "--platform tpm needs --epoch-seconds of at least 900 (a swtpm holds at most two node keys)");
+    return kExitUsage;
+  }
   if ((flags.engine == "openai") != !flags.upstream.empty()) {
     PrintError("up", "--upstream URL is required with --engine openai, and only with it");
     return kExitUsage;
@@ -282,10 +357,17 @@ int RunUp(const Args& args) {
 
   services::BlockStopSignals();
   Supervisor s(self.string(), run, flags.log_level, flags.service_threads);
-  std::fprintf(stderr, "openpcc up: preparing keys, model and the simulated TEE root in %s\n", dir.string().c_str());
+  const bool tpm = flags.platform == "tpm";
+  std::fprintf(stderr, "openpcc up: preparing keys, model and %s in %s\n",
+               tpm ? "the software TPMs" : "the simulated TEE root", dir.string().c_str());
   if (Status prepared = Prepare(s, flags, keys); !prepared.ok()) return Fail(prepared.error());
 
   std::fprintf(stderr, "starting:\n");
+  std::vector<TpmNode> tpm_nodes;
+  std::map<uint32_t, Bytes> tpm_pcrs;
+  if (tpm) {
+    if (Status started = StartTpms(s, flags.nodes, tpm_nodes, tpm_pcrs); !started.ok()) return Fail(started.error());
+  }
   const std::string log_vkey_file = (keys / "log.vkey").string();
   const std::string log_vkey = ReadText(keys / "log.vkey");
   const std::string log_origin = log_vkey.substr(0, log_vkey.find('+'));
@@ -308,15 +390,25 @@ int RunUp(const Args& args) {
   if (!tlog.ok()) return Fail(tlog.error());
   const std::string log_url = "http://" + *tlog;
 
-  // A release of this binary and the model, so clients can check step 4 of DESIGN §2.4.
-  Result<Bytes> measurement = attest::sim::MeasureFile(self);
-  if (!measurement.ok()) return Fail(measurement.error());
+  // A release of this binary and the model, so clients can check step 4 of DESIGN §2.4: the sim
+  // measurement of this binary, or the PCRs the software TPMs report.
   const fs::path release_record = run / "release.json";
-  auto published = s.RunStep("release", {"release", "publish", "--key", (keys / "release.key").string(), "--log", log_url,
-                                         "--log-key", log_vkey_file, "--version", "up-" + std::to_string(getpid()),
-                                         "--source-revision", "local", "--binary", self.string(), "--model",
-                                         flags.model_name + "=" + flags.model, "--measurement",
-                                         "sim=" + HexEncode(*measurement), "--out", release_record.string()});
+  std::vector<std::string> release_args = {"release", "publish", "--key", (keys / "release.key").string(), "--log", log_url,
+                                           "--log-key", log_vkey_file, "--version", "up-" + std::to_string(getpid()),
+                                           "--source-revision", "local", "--binary", self.string(), "--model",
+                                           flags.model_name + "=" + flags.model, "--out", release_record.string()};
+  if (tpm) {
+    for (const auto& [index, value] : tpm_pcrs) {
+      release_args.push_back("--tpm-pcr");
+      release_args.push_back(std::to_string(index) + "=" + HexEncode(value));
+    }
+  } else {
+    Result<Bytes> measurement = attest::sim::MeasureFile(self);
+    if (!measurement.ok()) return Fail(measurement.error());
+    release_args.push_back("--measurement");
+    release_args.push_back("sim=" + HexEncode(*measurement));
+  }
+  auto published = s.RunStep("release", release_args);
   if (!published.ok()) return Fail(published.error());
 
   auto issuer = s.Start("issuer", {"issuer", "--state-dir", (run / "issuer").string(), "--max-batch",
@@ -345,8 +437,9 @@ int RunUp(const Args& args) {
   for (int i = 1; i <= 3; ++i) witness_vkeys.push_back(boost::json::string(ReadText(keys / ("witness-" + std::to_string(i) + ".vkey"))));
   boost::json::object policy{
       {"version", 1},
-      {"platforms", boost::json::array{"sim"}},
-      {"roots", boost::json::object{{"sim", boost::json::array{(run / "sim-root" / "sim-root.pem").string()}}}},
+      {"platforms", boost::json::array{boost::json::string(flags.platform)}},
+      {"roots", tpm ? boost::json::object{{"tpm_ak", boost::json::array{(run / "operator-ca.der").string()}}}
+                    : boost::json::object{{"sim", boost::json::array{(run / "sim-root" / "sim-root.pem").string()}}}},
       {"log", boost::json::object{{"origin", log_origin}, {"key", log_vkey}, {"witnesses", witness_vkeys}, {"threshold", 2}}},
       {"release_keys", boost::json::array{boost::json::string(HexEncode(release_pub->bytes()))}}};
   std::ofstream(run / "policy.json") << boost::json::serialize(policy) << "\n";
@@ -360,7 +453,11 @@ int RunUp(const Args& args) {
                                      "--ohttp-key", (keys / "ohttp.key").string(), "--policy",
                                      (run / "policy.json").string(), "--registration-credential",
                                      (run / "registration-credential").string(), "--issuer", "http://" + *issuer,
-                                     "--log", log_url, "--epoch-seconds", epoch, "--startup-wait", "20s"},
+                                     "--log", log_url, "--epoch-seconds", epoch,
+                                     // The first directory as soon as every node registered: nodes
+                                     // that start slowly (a loaded machine, a large model) must not
+                                     // miss it, since it stands for a whole epoch.
+                                     "--startup-nodes", std::to_string(flags.nodes), "--startup-wait", "300s"},
                          flags.Listen(7200));
   if (!gateway.ok()) return Fail(gateway.error());
   Result<std::string> operator_address = WaitForFile((run / "gateway-operator.ready").string(), 10s);
@@ -385,8 +482,13 @@ int RunUp(const Args& args) {
       node_args.push_back("--model-sha256");  // the claim the release lists (the same weights)
       node_args.push_back(*model_digest);
     }
-    for (const std::string& a : std::vector<std::string>{"--platform", "sim", "--sim-root-dir", (run / "sim-root").string(),
-        "--release", release_record.string(), "--log", log_url, "--log-key", log_vkey_file, "--threshold", "2",
+    const std::vector<std::string> platform_args =
+        tpm ? std::vector<std::string>{"--platform", "tpm", "--tpm-tcti", tpm_nodes[static_cast<size_t>(i)].tcti,
+                                       "--tpm-ak-cert", tpm_nodes[static_cast<size_t>(i)].ak_certificate.string(),
+                                       "--tpm-pcrs", kTpmPcrList}
+            : std::vector<std::string>{"--platform", "sim", "--sim-root-dir", (run / "sim-root").string()};
+    node_args.insert(node_args.end(), platform_args.begin(), platform_args.end());
+    for (const std::string& a : std::vector<std::string>{"--release", release_record.string(), "--log", log_url, "--log-key", log_vkey_file, "--threshold", "2",
         "--gateway", "http://" + *operator_address, "--registration-credential", (run / "registration-credential").string(),
         "--epoch-length", epoch + "s"}) {
       node_args.push_back(a);
@@ -402,7 +504,7 @@ int RunUp(const Args& args) {
   if (!relay.ok()) return Fail(relay.error());
 
   // The local proxy is a client like any other: it trusts the directory key, the log and its
-  // witnesses, and the sim root of this run, and pays with tokens of the account made above.
+  // witnesses, and the sim root (or operator CA) of this run, and pays with tokens of the account made above.
   if (flags.nodes < 3) {
     std::fprintf(stderr,
                  "note: --nodes %lld is below the client's N_min of 3; this run's client configuration "
@@ -429,14 +531,14 @@ int RunUp(const Args& args) {
   if (!proxy.ok()) return Fail(proxy.error());
 
   std::fprintf(stderr,
-               "\nOpenPCC is up (simulated TEE: for development only). The gateway publishes the first node\n"
-               "directory about 20 s after it started; until then the proxy answers 503.\n"
+               "\nOpenPCC is up (%s: for development only). The gateway publishes the first node\n"
+               "directory once every node registered (a few seconds); until then the proxy answers 503.\n"
                "  OpenAI-compatible endpoint: http://%s/v1   (model \"%s\")\n"
                "  try:  openpcc chat --client-config %s \"Hello\"\n"
                "        (without --client-config, chat and proxy use this configuration when you have\n"
                "        none of your own and `up` runs in its default directory)\n"
                "Logs: %s. Ctrl-C stops everything.\n",
-               proxy->c_str(), flags.model_name.c_str(), (client_dir / "client.json").string().c_str(),
+               tpm ? "software TPMs" : "simulated TEE", proxy->c_str(), flags.model_name.c_str(), (client_dir / "client.json").string().c_str(),
                (run / "logs").string().c_str());
 
   sigset_t stop_signals;

@@ -57,6 +57,12 @@ Result<Subprocess> Subprocess::Start(const SubprocessOptions& options) {
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+    // A parent that waits for SIGINT/SIGTERM with sigwait blocks them (services/process.h); an
+    // exec'd program inherits that mask, and one that does not unblock them itself (swtpm) would
+    // ignore both Stop()'s SIGTERM and the death signal above. It starts with none blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (log_fd >= 0) {
       dup2(log_fd, STDOUT_FILENO);
       dup2(log_fd, STDERR_FILENO);

@@ -358,9 +358,17 @@ void GatewayService::Run() {
     const std::chrono::sys_seconds now = clock_.NowSeconds();
     const uint64_t epoch = EpochAt(now, config_.epoch_length);
     bool due = false;
+    bool first = false;
     {
       std::lock_guard lock(mu_);
-      due = current_ == nullptr ? now - start_time_ >= config_.startup_wait : current_->directory.epoch != epoch;
+      first = current_ == nullptr;
+      due = first ? now - start_time_ >= config_.startup_wait : current_->directory.epoch != epoch;
+    }
+    if (first && !due && config_.startup_nodes > 0) {
+      const int64_t start = EpochStart(epoch, config_.epoch_length);
+      for (const auto& [model, nodes] : registry_.ModelsFor(start, start + config_.epoch_length.count())) {
+        due = due || nodes.size() >= config_.startup_nodes;
+      }
     }
     if (due) {
       const auto started = std::chrono::steady_clock::now();

@@ -23,7 +23,8 @@
 // uses; the gateway's check keeps nodes off the directory that no client would accept.
 //
 // Epochs: a background thread publishes the directory of each epoch at its start (after
-// `startup_wait` for the first one, so nodes can re-register after a restart): nodes whose key is
+// `startup_wait` for the first one, so nodes can re-register after a restart, or as soon as
+// `startup_nodes` nodes are registered for the epoch when that is set): nodes whose key is
 // valid at the epoch's start, the token keys of the issuer's directory, the OHTTP configs; signed
 // with the directory key, appended to the log, served with the inclusion proof the log returned.
 // The same thread runs the health checks (GET {node}/healthz).
@@ -74,6 +75,11 @@ namespace openpcc::services::gateway {
 struct GatewayConfig {
   std::chrono::seconds epoch_length{3600};
   std::chrono::seconds startup_wait{90};
+  // When non-zero, the first directory is published as soon as this many nodes (of one model)
+  // are registered for the current epoch, without waiting out startup_wait: a deployment that
+  // knows its size (`openpcc up`) neither lists fewer nodes for a whole epoch when they start
+  // slowly nor waits longer than needed when they start fast.
+  size_t startup_nodes = 0;
   uint64_t k = 3;
   std::string service = "openpcc";          // the directory's service name
   std::string issuer_url;                   // token keys and the fixed TokenChallenge
