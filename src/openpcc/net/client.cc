@@ -12,6 +12,7 @@
 
 #include "openpcc/net/beast.h"
 #include "openpcc/net/http_text.h"
+#include "openpcc/net/op_timer.h"
 #include "openpcc/net/tls.h"
 #include "openpcc/net/transport.h"
 #include "openpcc/net/url.h"
@@ -30,40 +31,7 @@ std::optional<std::string> FindHeader(const Headers& headers, std::string_view n
   return std::nullopt;
 }
 
-// A timer that cancels a socket (or resolver) when an operation's deadline passes. Its state is
-// shared with the pending wait, so a handler that runs after the owner is gone touches nothing.
-class OpTimer {
- public:
-  explicit OpTimer(asio::any_io_executor ex) : timer_(std::move(ex)), state_(std::make_shared<State>()) {}
-
-  void Arm(Clock::time_point deadline, std::function<void()> on_fire) {
-    state_->fired = false;
-    uint64_t generation = ++state_->generation;
-    state_->on_fire = std::move(on_fire);
-    timer_.expires_at(deadline);
-    timer_.async_wait([state = state_, generation](beast::error_code ec) {
-      if (ec || generation != state->generation) return;
-      state->fired = true;
-      if (state->on_fire) state->on_fire();
-    });
-  }
-  // True if the deadline passed during the operation.
-  bool Disarm() {
-    ++state_->generation;
-    state_->on_fire = nullptr;
-    timer_.cancel();
-    return state_->fired;
-  }
-
- private:
-  struct State {
-    uint64_t generation = 0;
-    bool fired = false;
-    std::function<void()> on_fire;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
+using detail::OpTimer;
 
 Error TimeoutError(std::string_view what, Duration limit) {
   return Error(ErrorCode::kIncomplete, "http client: " + std::string(what) + " timed out after " +

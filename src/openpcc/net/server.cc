@@ -14,6 +14,7 @@
 
 #include "openpcc/net/beast.h"
 #include "openpcc/net/http_text.h"
+#include "openpcc/net/op_timer.h"
 #include "openpcc/net/tls.h"
 #include "openpcc/net/transport.h"
 #include "openpcc/net/url.h"
@@ -237,10 +238,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const bool counted_;
   std::unique_ptr<Transport> transport_;
   asio::any_io_executor executor_;
-  asio::steady_timer op_timer_;
+  detail::OpTimer op_timer_;
   asio::steady_timer request_timer_;
-  uint64_t op_timer_generation_ = 0;
-  bool op_timer_fired_ = false;
   bool request_timer_fired_ = false;
   bool watching_ = false;
   bool handler_running_ = false;
@@ -252,21 +251,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 void Connection::ArmOpTimer(Clock::time_point deadline) {
-  op_timer_fired_ = false;
-  uint64_t generation = ++op_timer_generation_;
-  op_timer_.expires_at(deadline);
-  op_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-    if (ec || generation != self->op_timer_generation_) return;
-    self->op_timer_fired_ = true;
-    self->CancelIo();
-  });
+  // `this` outlives the timer's handlers: OpTimer is a member, and a wait completing after it is
+  // gone does nothing.
+  op_timer_.Arm(deadline, [this] { CancelIo(); });
 }
 
-bool Connection::DisarmOpTimer() {
-  ++op_timer_generation_;
-  op_timer_.cancel();
-  return op_timer_fired_;
-}
+bool Connection::DisarmOpTimer() { return op_timer_.Disarm(); }
 
 Refusal Connection::TimeoutRefusal() const {
   if (request_deadline_ && Clock::now() >= *request_deadline_) {
@@ -492,6 +482,7 @@ Awaitable<void> Connection::Run() {
   ArmOpTimer(Clock::now() + std::min(limits_.idle_timeout, Duration(1000)));
   co_await transport_->Close();
   DisarmOpTimer();
+  op_timer_.Stop();
 }
 
 // Serves one request; returns whether the connection may carry another.
