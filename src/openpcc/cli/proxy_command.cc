@@ -95,7 +95,7 @@ class Warmer {
 int RunProxy(const Args& args) {
   ServiceFlags flags;
   std::string config_path = DefaultClientConfigPath();
-  int64_t workers = 8;
+  int64_t workers = 32;
   int64_t testing_start_time = 0;
   OptionSet options(
       "proxy [options]",
@@ -108,7 +108,7 @@ int RunProxy(const Args& args) {
                     "The client configuration (default $OPENPCC_CLIENT_CONFIG, else "
                     "~/.config/openpcc/client.json, else the one a running `openpcc up` wrote).",
                     "FILE");
-  options.AddInt("workers", &workers, "Requests served at once.", 1, 256);
+  options.AddInt("workers", &workers, "Requests served at once (each a thread blocked in its call); more wait for a free one.", 1, 256);
   options.AddInt("testing-start-time", &testing_start_time,
                  "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
                  INT64_MAX);

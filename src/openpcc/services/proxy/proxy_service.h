@@ -49,7 +49,7 @@ namespace openpcc::services {
 inline constexpr std::string_view kProxyVerificationPath = "/v1/openpcc/verification";
 
 struct ProxyConfig {
-  size_t workers = 8;                     // calls served at once
+  size_t workers = 32;                    // calls served at once
   size_t max_request_bytes = 1024 * 1024;  // an OpenAI request body
   size_t max_answer_bytes = 16 * 1024 * 1024;  // a non-streamed answer held before it is sent
   std::chrono::milliseconds push_timeout{300'000};  // a client that stops reading
