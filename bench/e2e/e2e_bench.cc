@@ -66,16 +66,13 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
     } else if (name == "--warmup") {
       flags.warmup = std::atoi(value.c_str());
     } else if (name == "--concurrency") {
-      flags.levels.clear();
-      std::stringstream list(value);
-      for (std::string item; std::getline(list, item, ',');) flags.levels.push_back(std::atoi(item.c_str()));
+      if (!ParseConcurrencyLevels(value, flags.levels)) return false;
     } else {
       std::fprintf(stderr, "unknown flag %s\n", name.c_str());
       return false;
     }
   }
-  const bool levels_ok = !flags.levels.empty() &&
-                         std::all_of(flags.levels.begin(), flags.levels.end(), [](int c) { return c >= 1 && c <= 256; });
+  const bool levels_ok = !flags.levels.empty();
   if (flags.base_url.empty() || flags.settings.model.empty() || flags.requests < 1 || !levels_ok ||
       flags.settings.max_tokens < 2) {
     std::fprintf(stderr, "--base-url and --model are required; --requests >= 1; --max-tokens >= 2; "

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -154,6 +156,18 @@ double Percentile(std::vector<double> values, double p) {
   const double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
   const size_t index = rank < 1 ? 0 : std::min(values.size() - 1, static_cast<size_t>(rank) - 1);
   return values[index];
+}
+
+bool ParseConcurrencyLevels(const std::string& list, std::vector<int>& levels) {
+  levels.clear();
+  std::stringstream items(list);
+  for (std::string item; std::getline(items, item, ',');) {
+    char* end = nullptr;
+    const long level = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || level < 1 || level > 256) return false;
+    levels.push_back(static_cast<int>(level));
+  }
+  return !levels.empty();
 }
 
 }  // namespace openpcc::bench

@@ -90,5 +90,7 @@ LevelResult RunLevel(const BackendFactory& factory, int concurrency, int request
 Result<std::unique_ptr<Backend>> MakeOpenAiHttpBackend(const std::string& base_url);
 
 double Percentile(std::vector<double> values, double p);  // nearest-rank, p in [0, 100]
+// "1,4,16" → {1, 4, 16}; false unless every item is an integer in [1, 256].
+bool ParseConcurrencyLevels(const std::string& list, std::vector<int>& levels);
 
 }  // namespace openpcc::bench
