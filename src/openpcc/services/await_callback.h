@@ -11,6 +11,8 @@
 // other work (routing a request while a spend is fsynced), and awaits the result only when it must
 // have it.
 //
+// Deferred<T> needs a T that can be made from an Error (Status, Result<U>).
+//
 // Thread safety: `done` (and a Deferred's resolver) may be called from any thread, exactly once.
 #pragma once
 
@@ -22,6 +24,7 @@
 
 #include "openpcc/net/asio.h"
 #include "openpcc/net/beast.h"
+#include "openpcc/util/result.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -77,6 +80,8 @@ class Deferred {
     }
     (void)co_await state_->bell.async_receive(net::kAsTuple);
     std::lock_guard lock(state_->mu);
+    // Only a cancelled wait (the server shutting down) gets here without a value.
+    if (!state_->value) co_return T(Error(ErrorCode::kFailedPrecondition, "deferred result: the wait was cancelled"));
     co_return std::move(*state_->value);
   }
 

@@ -141,6 +141,16 @@ Status Wallet::Persist() const {
   return OkStatus();
 }
 
+Wallet::~Wallet() {
+  std::lock_guard lock(mu_);
+  if (reserve_.empty()) return;
+  // None of them was handed out: they go back to the front of the file, in order.
+  entries_.insert(entries_.begin(), std::make_move_iterator(reserve_.begin()),
+                  std::make_move_iterator(reserve_.end()));
+  reserve_.clear();
+  (void)Persist();
+}
+
 bool Wallet::Usable(const Entry& e, std::chrono::sys_seconds now) const {
   if (now >= e.redeem_until) return false;
   return std::find(policy_.allowed_keys.begin(), policy_.allowed_keys.end(),

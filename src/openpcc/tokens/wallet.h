@@ -16,8 +16,8 @@
 // worse, link the two requests. To keep that file rewrite (and its two fsyncs) off the request
 // path, tokens leave the file `reserve` at a time into an in-memory reserve: Take() serves from the
 // reserve without I/O and moves the next tokens out of the file only when it is empty; Tick() tops
-// the reserve up ahead of need. A crash loses the reserve (at most `reserve` tokens), the safe
-// direction. The file holds unblinded tokens: they are bearer credentials and stay on the user's
+// the reserve up ahead of need. Closing the wallet (its destructor) writes the reserve back to
+// the file; a crash loses it (at most `reserve` tokens), the safe direction. The file holds unblinded tokens: they are bearer credentials and stay on the user's
 // machine.
 //
 // Thread safety: internally synchronised; the fetch callback runs with the wallet locked.
@@ -58,6 +58,8 @@ class Wallet {
  public:
   static Result<std::unique_ptr<Wallet>> Open(std::string path, WalletPolicy policy,
                                               RandomSource random);
+  // Writes the reserve back to the file (best effort: if that fails, those tokens are lost).
+  ~Wallet();
 
   // Replaces the policy (a new logged directory) and drops tokens of keys it no longer lists.
   Status SetPolicy(WalletPolicy policy);
