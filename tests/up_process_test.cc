@@ -23,6 +23,7 @@
 #include "openpcc/util/subprocess.h"
 #include "support/cli.h"
 #include "support/node.h"
+#include "support/service_process.h"
 #include "support/swtpm.h"
 
 namespace openpcc {
@@ -30,14 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text;
-  char buffer[4096];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) text.append(buffer, static_cast<size_t>(in.gcount()));
-  return text;
-}
 
 class UpProcessTest : public ::testing::Test {
  protected:
@@ -55,7 +48,7 @@ class UpProcessTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started.error().message();
     up_ = std::make_unique<Subprocess>(std::move(started).value());
     auto proxy = WaitForFile((dir_ / "run" / "proxy.ready").string(), 240s, up_.get());
-    ASSERT_TRUE(proxy.ok()) << proxy.error().message() << "\n" << ReadAll(dir_ / "up.log");
+    ASSERT_TRUE(proxy.ok()) << proxy.error().message() << "\n" << testing::ReadText(dir_ / "up.log");
     proxy_ = "http://" + *proxy;
     http_ = std::move(net::BlockingClient::Create({})).value();
   }
@@ -85,7 +78,7 @@ class UpProcessTest : public ::testing::Test {
   void Interrupt() {
     ASSERT_EQ(up_->WaitFor(0ms), std::nullopt) << "up exited early";
     up_->Signal(SIGINT);
-    EXPECT_EQ(up_->WaitFor(60s), std::optional<int>(0)) << ReadAll(dir_ / "up.log");
+    EXPECT_EQ(up_->WaitFor(60s), std::optional<int>(0)) << testing::ReadText(dir_ / "up.log");
     up_.reset();
   }
   static size_t Count(const std::string& text, std::string_view what) {
@@ -110,7 +103,7 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
   const std::string canary = "Canary" + HexEncode(crypto::RandomSecret(12).view());
 
   const net::ClientResponse whole = FirstAnswer("Please remember " + canary);
-  ASSERT_EQ(whole.status, 200u) << whole.body << "\n" << ReadAll(dir_ / "up.log");
+  ASSERT_EQ(whole.status, 200u) << whole.body << "\n" << testing::ReadText(dir_ / "up.log");
   const boost::json::value answer = boost::json::parse(whole.body);
   EXPECT_TRUE(answer.at("choices").at(0).at("message").at("content").is_string());
   EXPECT_EQ(whole.header("OpenPCC-Node-Platform").value_or(""), "sim (simulated)");
@@ -171,7 +164,7 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
   for (const auto& entry : fs::recursive_directory_iterator(dir_ / "run")) {
     if (!entry.is_regular_file()) continue;
     ++files;
-    EXPECT_EQ(ReadAll(entry.path()).find(canary), std::string::npos) << entry.path();
+    EXPECT_EQ(testing::ReadText(entry.path()).find(canary), std::string::npos) << entry.path();
   }
   EXPECT_GT(files, 20u) << "the stack wrote its logs and state under run/";
 }
@@ -181,11 +174,11 @@ TEST_F(UpProcessTest, AnswersThroughTheWholeConfidentialPathAndForgetsThePrompt)
 TEST_F(UpProcessTest, TpmNodesAnswerThroughTheProxyAndTheirSwtpmsStopWithUp) {
   if (!testing::Swtpm::Available()) GTEST_SKIP() << "swtpm / swtpm_setup not installed (Debian: swtpm swtpm-tools)";
   ASSERT_NO_FATAL_FAILURE(StartUp({"--platform", "tpm"}));
-  const std::string up_log = ReadAll(dir_ / "up.log");
+  const std::string up_log = testing::ReadText(dir_ / "up.log");
   EXPECT_EQ(Count(up_log, "AK certified by the run's operator CA"), 3u) << up_log;
 
   const net::ClientResponse whole = FirstAnswer("Hello TPM");
-  ASSERT_EQ(whole.status, 200u) << whole.body << "\n" << ReadAll(dir_ / "up.log");
+  ASSERT_EQ(whole.status, 200u) << whole.body << "\n" << testing::ReadText(dir_ / "up.log");
   EXPECT_TRUE(boost::json::parse(whole.body).at("choices").at(0).at("message").at("content").is_string());
   EXPECT_EQ(whole.header("OpenPCC-Node-Platform").value_or(""), "tpm");
   EXPECT_FALSE(whole.header("OpenPCC-Node-Release").value_or("").empty());
@@ -195,7 +188,7 @@ TEST_F(UpProcessTest, TpmNodesAnswerThroughTheProxyAndTheirSwtpmsStopWithUp) {
   EXPECT_NE(verification->body.find("\"simulated\":false"), std::string::npos) << verification->body;
 
   // The policy `up` wrote accepts tpm only, with the run's operator CA as the AK root.
-  const boost::json::value policy = boost::json::parse(ReadAll(dir_ / "run" / "policy.json"));
+  const boost::json::value policy = boost::json::parse(testing::ReadText(dir_ / "run" / "policy.json"));
   EXPECT_EQ(boost::json::serialize(policy.at("platforms")), R"(["tpm"])");
   EXPECT_EQ(policy.at("roots").at("tpm_ak").at(0).as_string(), (dir_ / "run" / "operator-ca.der").string());
 
@@ -210,7 +203,7 @@ TEST_F(UpProcessTest, TpmNodesAnswerThroughTheProxyAndTheirSwtpmsStopWithUp) {
   ASSERT_NO_FATAL_FAILURE(Interrupt());
   size_t swtpms = 0;
   for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string cmdline = ReadAll(entry.path() / "cmdline");
+    const std::string cmdline = testing::ReadText(entry.path() / "cmdline");
     if (cmdline.find("swtpm") != std::string::npos && cmdline.find(dir_.string()) != std::string::npos) ++swtpms;
   }
   EXPECT_EQ(swtpms, 0u) << "a swtpm of this run outlived up";

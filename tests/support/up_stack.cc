@@ -7,20 +7,11 @@
 #include <thread>
 
 #include "support/cli.h"
+#include "support/service_process.h"
 
 namespace openpcc::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text;
-  char buffer[4096];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) text.append(buffer, static_cast<size_t>(in.gcount()));
-  return text;
-}
-}  // namespace
 
 Result<std::unique_ptr<UpStack>> UpStack::Start(const std::string& name, const std::vector<std::string>& args,
                                                 std::chrono::seconds wait) {
@@ -51,10 +42,10 @@ UpStack::~UpStack() {
   }
 }
 
-std::string UpStack::Log() const { return ReadAll(dir_ / "up.log"); }
+std::string UpStack::Log() const { return ReadText(dir_ / "up.log"); }
 
 std::string UpStack::Address(const std::string& role) const {
-  std::string text = ReadAll(dir_ / "run" / (role + ".ready"));
+  std::string text = ReadText(dir_ / "run" / (role + ".ready"));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
 }
