@@ -1,7 +1,7 @@
 // fuzz/tlog_entry_fuzz.cc — the log entry envelope and the release-key JSON bodies.
 // Invariants: an envelope that parses re-encodes to its input; an entry that verifies under the
 // fixed keyring has a canonical body that passes its kind's schema; the body, parsed as JSON and checked against each kind's schema, never
-// crashes, and a manifest that parses serializes back to a manifest equal to it.
+// crashes, and a manifest or minimum-TCB notice that parses serializes back to one equal to it.
 #include <cstddef>
 #include <cstdint>
 
@@ -36,7 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!back.ok() || !(*tlog::ParseReleaseManifest(*back) == *manifest)) fuzz::TlogInvariantViolated("manifest does not round-trip");
     }
     (void)tlog::ParseRevocation(*json);
-    (void)tlog::ParseMinimumTcb(*json);
+    if (auto notice = tlog::ParseMinimumTcb(*json); notice.ok()) {
+      // A notice that parses names only enforced components, so it serializes back to itself.
+      auto back = tlog::MinimumTcbToJson(*notice);
+      if (!back.ok() || !(*tlog::ParseMinimumTcb(*back) == *notice)) fuzz::TlogInvariantViolated("notice does not round-trip");
+    }
     (void)tlog::CheckEntryBody(tlog::EntryKind::kNodeDirectory, *json);
   }
   return 0;

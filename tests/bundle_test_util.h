@@ -60,6 +60,21 @@ class TestLog {
                                             release_key_))
                       .value());
   }
+  uint64_t AppendMinimumTcb(const tlog::MinimumTcb& notice) {
+    return Append(std::move(tlog::SignEntry(tlog::EntryKind::kMinimumTcb, *tlog::MinimumTcbToJson(notice),
+                                            release_key_))
+                      .value());
+  }
+  // An entry signed by the release key without the schema check SignEntry makes: what a log that
+  // predates a check may hold.
+  Bytes SignedUnchecked(tlog::EntryKind kind, std::string canonical_body) const {
+    tlog::Entry e;
+    e.kind = kind;
+    e.key_id = tlog::EntryKeyId(release_key_.public_key());
+    e.body = std::move(canonical_body);
+    e.signature = std::move(release_key_.Sign(tlog::EntrySignedMessage(kind, e.body))).value();
+    return std::move(tlog::EncodeEntry(e)).value();
+  }
 
   // The current tree's checkpoint, signed by the log and cosigned by witnesses 1 and 2 at `time`.
   std::string Checkpoint(uint64_t time) const {

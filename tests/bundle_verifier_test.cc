@@ -16,6 +16,7 @@
 #include "openpcc/attest/sim/sim.h"
 #include "openpcc/attest/sim/verify.h"
 #include "openpcc/attest/snp/verify.h"
+#include "openpcc/attest/tdx/quote.h"
 #include "openpcc/crypto/hash.h"
 #include "openpcc/crypto/x509.h"
 #include "support/vectors.h"
@@ -484,6 +485,177 @@ TEST(BundlePolicyTest, ParsesTheExamplePoliciesAndNamesTheFieldOfEachError) {
   EXPECT_REFUSED(with([](json::object& o) { o["roots"] = json::object{{"sim", {"missing.pem"}}}; }),
                  "policy: roots.sim[0]: no such file");
   EXPECT_REFUSED(ParseBundlePolicy("[1,2", loader), "policy: ");
+}
+
+}  // namespace
+}  // namespace openpcc::attest
+
+// ---- minimum-TCB notices read from the log -------------------------------------------------------
+// A notice reaches the verifier only as the client reads it: appended to the log, signed by the
+// release key, and added to the client's ReleaseIndex with every other entry (TestLog::Index, as
+// client.cc and `evidence verify --entries` do).
+namespace openpcc::attest {
+namespace {
+
+struct SnpCase {
+  EvidenceBundle bundle;
+  BundlePolicy policy;
+  snp::SnpTcb reported;
+};
+
+// The virtee Milan report under a release stating its values (as SevSnpStepsOneByOne), in `log`.
+SnpCase MilanBundle(TestLog& log, sys_seconds now) {
+  Bytes report = *snp::DecodeReportBytes(Vec("virtee-sev/report_milan.hex"));
+  snp::SnpReport parsed = *snp::ParseSnpReport(report);
+  tlog::ReleaseManifest m = BaseManifest("snp-tcb");
+  tlog::SnpReference ref;
+  ref.measurements = {ToBytes(parsed.measurement)};
+  ref.policy = parsed.policy.raw;
+  ref.vmpl = parsed.vmpl;
+  ref.host_data = ToBytes(parsed.host_data);
+  ref.id_key_digest = ToBytes(parsed.id_key_digest);
+  m.snp = ref;
+  const uint64_t index = log.AppendManifest(m);
+  const std::string note = log.Checkpoint(Unix(now));
+  SnpCase out;
+  out.bundle.key_config = testing::RandomKeyConfig();
+  out.bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(out.bundle.key_config));
+  out.bundle.claims = TinyClaims();
+  out.bundle.platform = Platform::kSevSnp;
+  out.bundle.cpu_evidence = {{"report", report}, {"vek", Vec("virtee-sev/vcek_milan.der")},
+                             {"chain", Vec("virtee-sev/cert_chain_milan")}};
+  out.bundle.freshness = FreshnessFromCheckpoint(note);
+  out.bundle.release = BundleRelease{log.entries()[index], index, log.InclusionProof(index), note};
+  out.bundle = *ParseBundle(out.bundle.Serialize());
+  json::object policy_json{{"version", 1}, {"platforms", json::array{"sev-snp"}}, {"log", log.LogPolicyJson()},
+                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
+  out.policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
+  out.reported = snp::DecodeTcb(parsed.reported_tcb, snp::SnpFamily::kMilan);
+  return out;
+}
+
+TEST(LoggedMinimumTcbTest, SevSnpComponentAboveTheReportRefusesStepOneAndNamesIt) {
+  const sys_seconds now = At("2025-07-01T00:00:00Z");
+  TestLog log;
+  SnpCase c = MilanBundle(log, now);
+  const uint64_t microcode = c.reported.microcode;
+  ASSERT_LT(microcode, 255u);
+  // No notice: step 1 passes and the whole bundle stops at step 3 (the vector's fixed REPORT_DATA).
+  EXPECT_REFUSED(VerifyBundle(c.bundle, c.policy, log.Index(), {now, {}}), "step 3 binding");
+
+  // A notice one above the reported microcode SPL: step 1 refuses, naming the component.
+  log.AppendMinimumTcb({"sev-snp", {{"microcode", microcode + 1}, {"snp", c.reported.snp}}});
+  const std::string expected = "step 1 platform: sev-snp: microcode " + std::to_string(microcode) +
+                               " is below the minimum " + std::to_string(microcode + 1) +
+                               " of the logged minimum-TCB notice";
+  Result<VerifiedNode> refused = VerifyBundle(c.bundle, c.policy, log.Index(), {now, {}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message(), expected);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+
+  // A later notice replaces it: every component at the reported value passes step 1 (fmc is not
+  // compared on Milan, which has no FMC).
+  log.AppendMinimumTcb({"sev-snp", {{"bootloader", c.reported.bootloader}, {"tee", c.reported.tee},
+                                    {"snp", c.reported.snp}, {"microcode", microcode}, {"fmc", 255}}});
+  tlog::ReleaseIndex client = log.Index();
+  DecodedRelease release = *DecodeBundleRelease(c.bundle, c.policy);
+  EXPECT_TRUE(VerifyPlatformStep(c.bundle, c.policy, release, client, now).ok());
+  EXPECT_REFUSED(VerifyBundle(c.bundle, c.policy, client, {now, {}}), "step 3 binding");
+
+  // Below the reported value also passes; each component above it refuses, by its own name.
+  log.AppendMinimumTcb({"sev-snp", {{"microcode", microcode - 1}}});
+  EXPECT_TRUE(VerifyPlatformStep(c.bundle, c.policy, release, log.Index(), now).ok());
+  for (const auto& [name, value] : std::map<std::string, uint64_t>{
+           {"bootloader", c.reported.bootloader}, {"tee", c.reported.tee}, {"snp", c.reported.snp}}) {
+    log.AppendMinimumTcb({"sev-snp", {{name, value + 1}}});
+    EXPECT_REFUSED(VerifyPlatformStep(c.bundle, c.policy, release, log.Index(), now),
+                   "step 1 platform: sev-snp: " + name + " " + std::to_string(value) + " is below the minimum " +
+                       std::to_string(value + 1) + " of the logged minimum-TCB notice");
+  }
+}
+
+TEST(LoggedMinimumTcbTest, TdxTeeTcbSvnPceSvnAndQeSvnAreEnforced) {
+  // The TDX vector is a DEBUG TD: with the notice satisfied step 1 goes on to refuse DEBUG, which
+  // shows the notice passed; with it not satisfied step 1 refuses the notice first.
+  const sys_seconds now = At("2023-07-01T00:00:00Z");
+  const Bytes quote_bytes = Vec("trustee/tdx/tdx_quote_4.dat");
+  const tdx::Quote quote = *tdx::ParseQuote(quote_bytes);
+  TestLog log;
+  tlog::ReleaseManifest m = BaseManifest("tdx-tcb");
+  m.tdx = tlog::TdxReference{};
+  m.tdx->mrtd = {Bytes(48, 1)};
+  log.AppendManifest(m);
+  EvidenceBundle bundle;
+  bundle.key_config = testing::RandomKeyConfig();
+  bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(bundle.key_config));
+  bundle.platform = Platform::kTdx;
+  bundle.cpu_evidence = {{"quote", quote_bytes},
+                         {"tcb_info", Vec("go-tdx-guest/sample_tcbInfo_response")},
+                         {"tcb_info_chain", Vec("go-tdx-guest/tcbinfo_issuer_chain.pem")},
+                         {"qe_identity", Vec("go-tdx-guest/sample_qeIdentity_response")},
+                         {"qe_identity_chain", Vec("go-tdx-guest/qeidentity_issuer_chain.pem")}};
+  json::object policy_json{{"version", 1}, {"platforms", json::array{"tdx"}}, {"log", log.LogPolicyJson()},
+                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
+  BundlePolicy policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
+  DecodedRelease release{*tlog::ReleaseId(m), m};
+  constexpr std::string_view kDebug = "step 1 platform: tdx: policy: TD attribute DEBUG is set";
+
+  tlog::MinimumTcb at_value{"tdx", {{"qe_isv_svn", quote.qe_report.isv_svn}}};
+  for (size_t i = 0; i < quote.body.tee_tcb_svn.size(); ++i) {
+    at_value.components["tee_tcb_svn_" + std::to_string(i)] = quote.body.tee_tcb_svn[i];
+  }
+  log.AppendMinimumTcb(at_value);
+  EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now), kDebug);
+
+  for (size_t i : {size_t{0}, size_t{1}, size_t{15}}) {
+    const uint64_t svn = quote.body.tee_tcb_svn[i];
+    ASSERT_LT(svn, 255u);
+    const std::string name = "tee_tcb_svn_" + std::to_string(i);
+    log.AppendMinimumTcb({"tdx", {{name, svn + 1}}});
+    EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now),
+                   "step 1 platform: tdx: " + name + " " + std::to_string(svn) + " is below the minimum " +
+                       std::to_string(svn + 1) + " of the logged minimum-TCB notice");
+  }
+  log.AppendMinimumTcb({"tdx", {{"qe_isv_svn", uint64_t{quote.qe_report.isv_svn} + 1}}});
+  EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now), "step 1 platform: tdx: qe_isv_svn ");
+  log.AppendMinimumTcb({"tdx", {{"pce_svn", 0xffff}}});
+  EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now), "step 1 platform: tdx: pce_svn ");
+  // A notice for SEV-SNP does not touch TDX evidence.
+  log.AppendMinimumTcb({"tdx", {{"pce_svn", 0}}});
+  log.AppendMinimumTcb({"sev-snp", {{"snp", 255}}});
+  EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now), kDebug);
+}
+
+// A notice no client can enforce, or with a component no verifier compares, is refused when it is
+// signed and when it is logged; a log that holds one anyway (written before this check) makes the
+// client refuse that entry, and so the log read, with the reason: it fails closed, never ignores it.
+TEST(LoggedMinimumTcbTest, UnenforceableNoticesAreRefusedWhenSignedAndWhenRead) {
+  TestLog log;
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"components":{"ucode":213},"platform":"sev-snp","type":"openpcc-minimum-tcb/v1"})",
+       "minimum_tcb.components: \"ucode\" is not a sev-snp TCB component (valid: bootloader, tee, snp, microcode, fmc)"},
+      {R"({"components":{"microcode":256},"platform":"sev-snp","type":"openpcc-minimum-tcb/v1"})",
+       "minimum_tcb.components.microcode: is above 255"},
+      {R"({"components":{"tee_tcb_svn_16":1},"platform":"tdx","type":"openpcc-minimum-tcb/v1"})",
+       "\"tee_tcb_svn_16\" is not a tdx TCB component (valid: tee_tcb_svn_0 .. tee_tcb_svn_15, pce_svn, qe_isv_svn)"},
+      {R"({"components":{"pcr0":1},"platform":"tpm","type":"openpcc-minimum-tcb/v1"})",
+       "minimum_tcb.platform: \"tpm\" has no TCB version"},
+      {R"({"components":{"snp":1},"platform":"sim","type":"openpcc-minimum-tcb/v1"})",
+       "minimum-TCB notices are enforced for sev-snp and tdx only"},
+  };
+  for (const auto& [body, message] : cases) {
+    SCOPED_TRACE(body);
+    const json::value parsed = json::parse(body);
+    EXPECT_REFUSED(tlog::ParseMinimumTcb(parsed), message);
+    EXPECT_REFUSED(tlog::SignEntry(tlog::EntryKind::kMinimumTcb, parsed, testing::Key(9)), message);
+    const Bytes entry = log.SignedUnchecked(tlog::EntryKind::kMinimumTcb, body);
+    tlog::EntryKeyring keyring;
+    keyring.AddReleaseKey(testing::Key(9).public_key());
+    tlog::ReleaseIndex client(std::move(keyring));
+    Status added = client.Add(0, entry);
+    EXPECT_REFUSED(added, message);
+    EXPECT_EQ(client.next_index(), 0u);  // the read stops there: later entries (revocations) are not skipped
+  }
 }
 
 }  // namespace

@@ -112,7 +112,25 @@ TEST(EntryTest, RevocationAndMinimumTcbRoundTrip) {
   ASSERT_TRUE(tcb.ok());
   EXPECT_EQ(*ParseMinimumTcb(keyring.Verify(*tcb)->body), t);
   EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"sgx", {{"a", 1}}}).error().message(),
-            "minimum_tcb.platform: \"sgx\" is not sev-snp, tdx, tpm or sim");
+            "minimum_tcb.platform: \"sgx\" is not sev-snp or tdx (minimum-TCB notices are enforced for sev-snp "
+            "and tdx only)");
+  MinimumTcb tdx{"tdx", {{"pce_svn", 13}, {"qe_isv_svn", 8}, {"tee_tcb_svn_0", 3}, {"tee_tcb_svn_15", 0}}};
+  auto tdx_entry = SignEntry(EntryKind::kMinimumTcb, *MinimumTcbToJson(tdx), key);
+  ASSERT_TRUE(tdx_entry.ok());
+  EXPECT_EQ(*ParseMinimumTcb(keyring.Verify(*tdx_entry)->body), tdx);
+  EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"sev-snp", {{"ucode", 213}}}).error().message(),
+            "minimum_tcb.components: \"ucode\" is not a sev-snp TCB component (valid: bootloader, tee, snp, "
+            "microcode, fmc)");
+  EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"tdx", {{"pce_svn", 65536}}}).error().message(),
+            "minimum_tcb.components.pce_svn: is above 65535");
+  EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"tpm", {{"pcr0", 1}}}).error().message(),
+            "minimum_tcb.platform: \"tpm\" has no TCB version (a TPM node is judged by the PCRs its release "
+            "states); minimum-TCB notices are enforced for sev-snp and tdx only");
+  EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"sim", {{"snp", 1}}}).error().message(),
+            "minimum_tcb.platform: \"sim\" is not enforced; minimum-TCB notices are enforced for sev-snp and "
+            "tdx only");
+  EXPECT_EQ(MinimumTcbToJson(MinimumTcb{"sev-snp", {}}).error().message(),
+            "minimum_tcb.components: is not an object of 1..64 members");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "openpcc/attest/bundle_verifier.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <openssl/pem.h>
@@ -61,30 +62,38 @@ Status RequireParts(const EvidenceBundle& bundle) {
   return OkStatus();
 }
 
-// The stricter of the policy's minimum and the latest logged notice, component by component.
-std::optional<snp::SnpTcb> SnpMinimum(const BundlePolicy& policy, const tlog::ReleaseIndex& index) {
-  std::optional<snp::SnpTcb> out;
-  auto raise = [&out](std::string_view name, uint64_t value) {
-    if (!out) out = snp::SnpTcb{};
-    const auto v = static_cast<uint8_t>(std::min<uint64_t>(value, 255));
-    if (name == "bootloader") out->bootloader = std::max(out->bootloader, v);
-    if (name == "tee") out->tee = std::max(out->tee, v);
-    if (name == "snp") out->snp = std::max(out->snp, v);
-    if (name == "microcode") out->microcode = std::max(out->microcode, v);
-    if (name == "fmc") out->fmc = std::max<uint8_t>(out->fmc.value_or(0), v);
-  };
-  if (policy.snp_minimum_tcb) {
-    const SnpMinimumTcb& m = *policy.snp_minimum_tcb;
-    raise("bootloader", m.bootloader);
-    raise("tee", m.tee);
-    raise("snp", m.snp);
-    raise("microcode", m.microcode);
-    if (m.fmc) raise("fmc", *m.fmc);
-  }
-  if (std::optional<tlog::MinimumTcb> logged = index.MinimumTcbFor("sev-snp")) {
-    for (const auto& [name, value] : logged->components) raise(name, value);
-  }
+// The policy file's minimum (the logged notice is checked separately, see CheckLoggedMinimum).
+std::optional<snp::SnpTcb> SnpPolicyMinimum(const BundlePolicy& policy) {
+  if (!policy.snp_minimum_tcb) return std::nullopt;
+  const SnpMinimumTcb& m = *policy.snp_minimum_tcb;
+  snp::SnpTcb out;
+  out.bootloader = m.bootloader;
+  out.tee = m.tee;
+  out.snp = m.snp;
+  out.microcode = m.microcode;
+  out.fmc = m.fmc;
   return out;
+}
+
+// The latest minimum-TCB notice the client has read for the platform, compared component by
+// component with what the verified evidence reports. Notices name only components their platform
+// has (tlog::ParseMinimumTcb refuses others when they are logged or read); `reported` answers
+// nullopt only for a component this processor lacks (fmc before Turin), which nothing can be below.
+// The message names the component as the notice does, and says the minimum is the logged one.
+Status CheckLoggedMinimum(Platform platform, const tlog::ReleaseIndex& index,
+                          const std::function<std::optional<uint64_t>(std::string_view)>& reported) {
+  const std::string name(PlatformName(platform));
+  std::optional<tlog::MinimumTcb> notice = index.MinimumTcbFor(name);
+  if (!notice) return OkStatus();
+  for (const auto& [component, minimum] : notice->components) {
+    const std::optional<uint64_t> actual = reported(component);
+    if (actual && *actual < minimum) {
+      return Step(kPlatform, ErrorCode::kFailedPrecondition,
+                  name + ": " + component + " " + std::to_string(*actual) + " is below the minimum " +
+                      std::to_string(minimum) + " of the logged minimum-TCB notice");
+    }
+  }
+  return OkStatus();
 }
 
 tdx::Mr48 ToMr48(const Bytes& bytes) {
@@ -100,11 +109,21 @@ Result<PlatformResult> VerifySnp(const EvidenceBundle& bundle, const DecodedRele
   snp_policy.vmpl = ref ? ref->vmpl : 0;
   snp_policy.host_data = snp::ExpectedBytes::Equal(ref ? ref->host_data : Bytes(32, 0));
   snp_policy.id_key_digest = snp::ExpectedBytes::Equal(ref ? ref->id_key_digest : Bytes(48, 0));
-  snp_policy.minimum_tcb = SnpMinimum(policy, index);
+  snp_policy.minimum_tcb = SnpPolicyMinimum(policy);
   Result<snp::SnpClaims> claims = snp::VerifySnpEvidence(Part(bundle, "report"), Part(bundle, "vek"),
                                                          Part(bundle, "chain"), OptionalPart(bundle, "crl"),
                                                          snp_policy, now);
   if (!claims.ok()) return Step(kPlatform, claims.error());
+  const snp::SnpTcb& tcb = claims->reported_tcb;
+  OPENPCC_RETURN_IF_ERROR(CheckLoggedMinimum(
+      Platform::kSevSnp, index, [&tcb](std::string_view component) -> std::optional<uint64_t> {
+        if (component == "bootloader") return tcb.bootloader;
+        if (component == "tee") return tcb.tee;
+        if (component == "snp") return tcb.snp;
+        if (component == "microcode") return tcb.microcode;
+        if (component == "fmc") return tcb.fmc ? std::optional<uint64_t>(*tcb.fmc) : std::nullopt;  // Turin only
+        return 0;  // not a name ParseMinimumTcb accepts: any minimum refuses (fail closed)
+      }));
   PlatformResult out;
   out.platform = Platform::kSevSnp;
   out.bound_value = ToBytes(claims->report_data());
@@ -114,8 +133,18 @@ Result<PlatformResult> VerifySnp(const EvidenceBundle& bundle, const DecodedRele
   return out;
 }
 
+// TEE_TCB_SVN byte, PCE SVN or QE ISVSVN, by the name a minimum-TCB notice gives it.
+std::optional<uint64_t> TdxComponent(const tdx::TdxClaims& claims, std::string_view component) {
+  if (component == "pce_svn") return claims.pce_svn;
+  if (component == "qe_isv_svn") return claims.qe_isv_svn;
+  for (size_t i = 0; i < claims.report.tee_tcb_svn.size(); ++i) {
+    if (component == "tee_tcb_svn_" + std::to_string(i)) return claims.report.tee_tcb_svn[i];
+  }
+  return 0;  // not a name ParseMinimumTcb accepts: any minimum refuses (fail closed)
+}
+
 Result<PlatformResult> VerifyTdx(const EvidenceBundle& bundle, const DecodedRelease& release,
-                                 const BundlePolicy& policy, sys_seconds now) {
+                                 const BundlePolicy& policy, const tlog::ReleaseIndex& index, sys_seconds now) {
   tdx::TdxCollateral collateral{Part(bundle, "tcb_info"), Part(bundle, "tcb_info_chain"),
                                 Part(bundle, "qe_identity"), Part(bundle, "qe_identity_chain"),
                                 OptionalPart(bundle, "pck_crl"), OptionalPart(bundle, "pck_crl_chain"),
@@ -126,8 +155,13 @@ Result<PlatformResult> VerifyTdx(const EvidenceBundle& bundle, const DecodedRele
   tdx_policy.mr_config_id = ToMr48(ref ? ref->mrconfigid : Bytes(48, 0));
   tdx_policy.mr_owner = ToMr48(ref ? ref->mrowner : Bytes(48, 0));
   tdx_policy.mr_owner_config = ToMr48(ref ? ref->mrownerconfig : Bytes(48, 0));
-  Result<tdx::TdxClaims> claims = tdx::VerifyTdxEvidence(Part(bundle, "quote"), collateral, tdx_policy, now);
+  // The quote is authenticated first, then compared with the logged minimum, then with the policy.
+  Result<tdx::TdxClaims> claims = tdx::VerifyTdxQuote(Part(bundle, "quote"), collateral, now);
   if (!claims.ok()) return Step(kPlatform, claims.error());
+  const tdx::TdxClaims& verified = claims.value();
+  OPENPCC_RETURN_IF_ERROR(CheckLoggedMinimum(
+      Platform::kTdx, index, [&verified](std::string_view component) { return TdxComponent(verified, component); }));
+  if (Status checked = tdx::CheckTdxPolicy(verified, tdx_policy); !checked.ok()) return Step(kPlatform, checked.error());
   if (std::optional<ByteView> log = OptionalPart(bundle, "event_log")) {
     Result<tdx::CcelLog> replay = tdx::ReplayCcel(*log);
     if (!replay.ok()) return Step(kPlatform, replay.error());
@@ -279,9 +313,17 @@ Result<PlatformResult> VerifyPlatformStep(const EvidenceBundle& bundle, const Bu
   OPENPCC_RETURN_IF_ERROR(RequireParts(bundle));
   switch (bundle.platform) {
     case Platform::kSevSnp: return VerifySnp(bundle, release, policy, index, now);
-    case Platform::kTdx: return VerifyTdx(bundle, release, policy, now);
-    case Platform::kTpm: return VerifyTpm(bundle, policy, now);
-    case Platform::kSim: return VerifySim(bundle, policy, now);
+    case Platform::kTdx: return VerifyTdx(bundle, release, policy, index, now);
+    case Platform::kTpm:
+    case Platform::kSim:
+      // tlog::ParseMinimumTcb refuses notices for these platforms, so a ReleaseIndex cannot hold
+      // one; were it to, a notice nothing here compares must not pass unenforced.
+      if (index.MinimumTcbFor(PlatformName(bundle.platform))) {
+        return Step(kPlatform, ErrorCode::kFailedPrecondition,
+                    "a minimum-TCB notice is logged for platform " + std::string(PlatformName(bundle.platform)) +
+                        ", which this client cannot enforce");
+      }
+      return bundle.platform == Platform::kTpm ? VerifyTpm(bundle, policy, now) : VerifySim(bundle, policy, now);
   }
   return Step(kPlatform, ErrorCode::kUnsupported, "unknown platform");
 }

@@ -9,9 +9,12 @@
 //   1 platform  the platform is accepted by the policy; its evidence verifies through the matching
 //               verifier: sev-snp (attest/snp: AMD chain pinned, DEBUG/MIGRATE_MA = 0, VMPL,
 //               HOST_DATA and ID_KEY_DIGEST as the manifest states, REPORTED_TCB >= the policy's
-//               and the logged minimum), tdx (attest/tdx: quote, PCK chain, collateral, accepted
-//               TCB statuses, DEBUG = 0, SEPT_VE_DISABLE = 1, MRCONFIGID/MROWNER/MROWNERCONFIG as the
-//               manifest states, and the CCEL, when carried, replays to the quote's RTMRs), tpm
+//               minimum, then >= the latest logged sev-snp minimum-TCB notice), tdx (attest/tdx:
+//               quote, PCK chain, collateral; then TEE_TCB_SVN bytes, PCE SVN and QE ISVSVN >= the
+//               latest logged tdx notice; then accepted TCB statuses, DEBUG = 0, SEPT_VE_DISABLE = 1,
+//               MRCONFIGID/MROWNER/MROWNERCONFIG as the manifest states, and the CCEL, when carried,
+//               replays to the quote's RTMRs; a notice below the evidence is refused naming its
+//               component; tpm and sim, which have no notices, fail closed if the index held one), tpm
 //               (attest/tpm: AK certificate to a policy root, quote signature and PCR digest,
 //               CertifyCreation of the node key by the AK, that key equal to key_config's), sim
 //               (attest/sim, under a policy sim root; the result is flagged simulated).

@@ -128,6 +128,45 @@ int Submit(std::string_view command, const Common& common, tlog::EntryKind kind,
   return kExitOk;
 }
 
+// A revocation must name a release the log holds and has not revoked yet: one of a mistyped id
+// would be logged and change nothing. Reads the log's entries (verified against its checkpoint).
+Status CheckRevocable(const Common& common, ByteView release_id) {
+  OPENPCC_ASSIGN_OR_RETURN(auto client, services::LogClient::Create(common.log));
+  OPENPCC_ASSIGN_OR_RETURN(std::string note_text, client->FetchCheckpoint());
+  OPENPCC_ASSIGN_OR_RETURN(auto note, tlog::ParseNote(note_text));
+  OPENPCC_ASSIGN_OR_RETURN(tlog::Checkpoint checkpoint, tlog::ParseCheckpointText(note.text));
+  if (!common.log_key.empty()) {
+    OPENPCC_ASSIGN_OR_RETURN(std::string vkey, ReadVkeyArg("--log-key", common.log_key));
+    OPENPCC_ASSIGN_OR_RETURN(auto verifier, tlog::NoteVerifier::FromVkey(vkey));
+    Result<tlog::VerifiedCheckpointNote> verified = tlog::VerifyCheckpointNote(note_text, checkpoint.origin, verifier);
+    if (!verified.ok()) return Error(verified.error().code(), "log checkpoint: " + verified.error().message());
+  }
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<Bytes> entries,
+                           client->ReadEntries(0, checkpoint.size, checkpoint.size, checkpoint.root));
+  const std::string id = HexEncode(release_id);
+  bool found = false;
+  for (const Bytes& bytes : entries) {
+    Result<tlog::Entry> entry = tlog::ParseEntry(bytes);
+    if (!entry.ok()) continue;  // the log accepted it; a reader of this command's kind skips it
+    if (entry->kind == tlog::EntryKind::kReleaseManifest) {
+      found = found || tlog::ReleaseIdOfBody(entry->body) == Bytes(release_id.begin(), release_id.end());
+    } else if (entry->kind == tlog::EntryKind::kRevocation) {
+      boost::system::error_code ec;
+      const boost::json::value body = boost::json::parse(entry->body, ec);
+      Result<tlog::Revocation> revocation = ec ? Result<tlog::Revocation>(Error(ErrorCode::kMalformed, "body"))
+                                               : tlog::ParseRevocation(body);
+      if (revocation.ok() && revocation->release_id == Bytes(release_id.begin(), release_id.end())) {
+        return Error(ErrorCode::kFailedPrecondition, "--release: release " + id + " is already revoked");
+      }
+    }
+  }
+  if (!found) {
+    return Error(ErrorCode::kFailedPrecondition, "--release: the log (" + std::to_string(checkpoint.size) +
+                                           " entries) holds no release " + id);
+  }
+  return OkStatus();
+}
+
 int Publish(const Args& args) {
   Common common;
   std::string version;
@@ -293,7 +332,9 @@ int Revoke(const Args& args) {
   std::string reason;
   OptionSet options("release revoke --release RELEASE_ID --reason TEXT [options]",
                     "Appends a revocation of a release (named by its release id, the SHA-256 of its\n"
-                    "manifest) to the log; clients refuse the release from then on.");
+                    "manifest) to the log; clients refuse the release from then on. The log is read\n"
+                    "first: a release it does not hold, or has already revoked, is refused and nothing\n"
+                    "is appended.");
   options.DisableConfigFile();
   AddCommon(options, common);
   options.AddString("release", &release, "Release id to revoke (64 hex digits; required).", "HEX");
@@ -309,6 +350,10 @@ int Revoke(const Args& args) {
     PrintError("release revoke", json.error());
     return kExitUsage;
   }
+  if (Status revocable = CheckRevocable(common, id.value()); !revocable.ok()) {
+    PrintError("release revoke", revocable.error());
+    return kExitFailure;
+  }
   return Submit("release revoke", common, tlog::EntryKind::kRevocation, json.value());
 }
 
@@ -318,23 +363,34 @@ int MinTcb(const Args& args) {
   std::vector<std::string> components;
   OptionSet options("release min-tcb --platform P --component NAME=N... [options]",
                     "Appends a minimum-TCB notice to the log: clients refuse evidence of the platform\n"
-                    "whose reported TCB components are below these values. A later notice replaces it.");
+                    "whose reported TCB components are below these values. A later notice for the\n"
+                    "platform replaces the earlier one (components it omits are no longer required).\n"
+                    "Notices are enforced for sev-snp and tdx only; unknown components, values out of\n"
+                    "range and other platforms are refused before anything is signed.");
   options.DisableConfigFile();
   AddCommon(options, common);
-  options.AddString("platform", &platform, "sev-snp, tdx, tpm or sim (required).", "PLATFORM");
-  options.AddList("component", &components, "A TCB component and its minimum, e.g. snp=22 or microcode=213; repeatable.", "NAME=N");
+  options.AddString("platform", &platform, "sev-snp or tdx (required; tpm has no TCB version, sim is not enforced).",
+                    "PLATFORM");
+  options.AddList("component", &components,
+                  "A TCB component and its minimum; repeatable. sev-snp: bootloader, tee, snp, microcode, "
+                  "fmc (REPORTED_TCB, 0..255; fmc on Turin only). tdx: tee_tcb_svn_0 .. tee_tcb_svn_15 "
+                  "(bytes of TEE_TCB_SVN, 0..255), pce_svn, qe_isv_svn (0..65535).",
+                  "NAME=N");
   if (std::optional<int> exit_status = ParseOrExitStatus(options, args, "release min-tcb")) return *exit_status;
   tlog::MinimumTcb notice;
   notice.platform = platform;
   for (const auto& c : components) {
     auto pair = SplitPair("--component", c);
-    char* end = nullptr;
-    const unsigned long long value = pair.ok() ? std::strtoull(pair->second.c_str(), &end, 10) : 0;
-    if (!pair.ok() || pair->second.empty() || *end != '\0') {
-      PrintError("release min-tcb", "--component: expected NAME=N, got '" + c + "'");
+    const bool digits = pair.ok() && !pair->second.empty() && pair->second.size() <= 19 &&
+                        pair->second.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) {
+      PrintError("release min-tcb", "--component: expected NAME=N (N a decimal integer), got '" + c + "'");
       return kExitUsage;
     }
-    notice.components[pair->first] = value;
+    if (!notice.components.emplace(pair->first, std::stoull(pair->second)).second) {
+      PrintError("release min-tcb", "--component: " + pair->first + " is given twice");
+      return kExitUsage;
+    }
   }
   auto json = tlog::MinimumTcbToJson(notice);
   if (!json.ok()) {

@@ -1,5 +1,6 @@
 #include "openpcc/tlog/release.h"
 
+#include <algorithm>
 #include <set>
 
 #include <boost/json.hpp>
@@ -120,8 +121,6 @@ json::array HexArray(const std::vector<Bytes>& list) {
   for (const auto& b : list) a.emplace_back(HexEncode(b));
   return a;
 }
-
-constexpr const char* kPlatforms[] = {"sev-snp", "tdx", "tpm", "sim"};
 
 }  // namespace
 
@@ -292,23 +291,69 @@ Result<json::value> RevocationToJson(const Revocation& r) {
   return v;
 }
 
+std::vector<TcbComponent> MinimumTcbComponents(std::string_view platform) {
+  if (platform == "sev-snp") {
+    return {{"bootloader", 255}, {"tee", 255}, {"snp", 255}, {"microcode", 255}, {"fmc", 255}};
+  }
+  if (platform == "tdx") {
+    static constexpr const char* kTeeTcbSvn[16] = {
+        "tee_tcb_svn_0", "tee_tcb_svn_1", "tee_tcb_svn_2",  "tee_tcb_svn_3",  "tee_tcb_svn_4",  "tee_tcb_svn_5",
+        "tee_tcb_svn_6", "tee_tcb_svn_7", "tee_tcb_svn_8",  "tee_tcb_svn_9",  "tee_tcb_svn_10", "tee_tcb_svn_11",
+        "tee_tcb_svn_12", "tee_tcb_svn_13", "tee_tcb_svn_14", "tee_tcb_svn_15"};
+    std::vector<TcbComponent> out;
+    for (const char* name : kTeeTcbSvn) out.push_back({name, 255});
+    out.push_back({"pce_svn", 0xffff});
+    out.push_back({"qe_isv_svn", 0xffff});
+    return out;
+  }
+  return {};
+}
+
+namespace {
+
+std::string ComponentList(std::string_view platform) {
+  if (platform == "tdx") return "tee_tcb_svn_0 .. tee_tcb_svn_15, pce_svn, qe_isv_svn";
+  std::string out;
+  for (const TcbComponent& c : MinimumTcbComponents(platform)) out += (out.empty() ? "" : ", ") + std::string(c.name);
+  return out;
+}
+
+}  // namespace
+
 Result<MinimumTcb> ParseMinimumTcb(const json::value& v) {
   OPENPCC_ASSIGN_OR_RETURN(auto f, Fields::Of(v, "minimum_tcb"));
   OPENPCC_RETURN_IF_ERROR(ExpectType(f, "openpcc-minimum-tcb/v1"));
   MinimumTcb t;
   OPENPCC_ASSIGN_OR_RETURN(t.platform, f.String("platform"));
-  bool known = false;
-  for (const char* p : kPlatforms) known = known || t.platform == p;
-  if (!known) return SchemaError("minimum_tcb.platform", "\"" + t.platform + "\" is not sev-snp, tdx, tpm or sim");
+  constexpr std::string_view kEnforced = "minimum-TCB notices are enforced for sev-snp and tdx only";
+  if (t.platform == "tpm") {
+    return SchemaError("minimum_tcb.platform",
+                       "\"tpm\" has no TCB version (a TPM node is judged by the PCRs its release states); " +
+                           std::string(kEnforced));
+  }
+  if (t.platform == "sim") {
+    return SchemaError("minimum_tcb.platform", "\"sim\" is not enforced; " + std::string(kEnforced));
+  }
+  const std::vector<TcbComponent> known = MinimumTcbComponents(t.platform);
+  if (known.empty()) {
+    return SchemaError("minimum_tcb.platform", "\"" + t.platform + "\" is not sev-snp or tdx (" +
+                                                   std::string(kEnforced) + ")");
+  }
   OPENPCC_ASSIGN_OR_RETURN(const json::value* components, f.Get("components"));
   if (!components->is_object() || components->get_object().empty() || components->get_object().size() > 64) {
     return SchemaError("minimum_tcb.components", "is not an object of 1..64 members");
   }
   for (const auto& member : components->get_object()) {
     const std::string name(member.key());
-    if (name.empty() || name.size() > 64) return SchemaError("minimum_tcb.components", "has an empty or overlong name");
-    OPENPCC_ASSIGN_OR_RETURN(t.components[name], Fields::UintValue(member.value(), "minimum_tcb.components." + name,
-                                                                   static_cast<uint64_t>(wire::kJsonMaxSafeInteger)));
+    const auto component = std::find_if(known.begin(), known.end(),
+                                        [&name](const TcbComponent& c) { return c.name == name; });
+    if (component == known.end()) {
+      const std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+      return SchemaError("minimum_tcb.components", "\"" + shown + "\" is not a " + t.platform +
+                                                       " TCB component (valid: " + ComponentList(t.platform) + ")");
+    }
+    OPENPCC_ASSIGN_OR_RETURN(t.components[name],
+                             Fields::UintValue(member.value(), "minimum_tcb.components." + name, component->max));
   }
   OPENPCC_RETURN_IF_ERROR(f.Done());
   return t;

@@ -17,8 +17,15 @@
 //                    "sim": { "measurements": [hex48] } },               (each platform optional)
 //     "source_revision": str, "type": "openpcc-release/v1", "version": str }
 // Revocation: { "reason": str, "release": hex32 release id, "type": "openpcc-revocation/v1" }
-// Minimum TCB: { "components": { name: n }, "platform": "sev-snp"|"tdx"|"tpm"|"sim",
+// Minimum TCB: { "components": { name: n }, "platform": "sev-snp"|"tdx",
 //                "type": "openpcc-minimum-tcb/v1" }
+//   Only platforms whose clients enforce a notice are accepted, and only the components they compare
+//   (MinimumTcbComponents): a notice a client would silently ignore is refused when it is signed,
+//   logged or read. sev-snp: bootloader, tee, snp, microcode, fmc (REPORTED_TCB's SPLs, 0..255; fmc
+//   exists on Turin only and is not compared on Milan/Genoa, which have none). tdx: tee_tcb_svn_0 ..
+//   tee_tcb_svn_15 (the bytes of the TD report's TEE_TCB_SVN, 0..255), pce_svn and qe_isv_svn (the
+//   quote's PCE SVN and QE report ISVSVN, 0..65535). tpm has no TCB version (its state is the PCRs a
+//   release states) and sim is a development platform: their notices are refused.
 //
 // Thread safety: plain values and pure functions.
 #pragma once
@@ -105,10 +112,19 @@ Result<Revocation> ParseRevocation(const boost::json::value& json);
 Result<boost::json::value> RevocationToJson(const Revocation& revocation);
 
 struct MinimumTcb {
-  std::string platform;  // sev-snp, tdx, tpm, sim
+  std::string platform;  // sev-snp or tdx
   std::map<std::string, uint64_t> components;
   friend bool operator==(const MinimumTcb&, const MinimumTcb&) = default;
 };
+// A component a notice may name, and its largest value.
+struct TcbComponent {
+  std::string_view name;
+  uint64_t max;
+};
+// The components of `platform` a notice may name; empty for a platform no notice can be for.
+std::vector<TcbComponent> MinimumTcbComponents(std::string_view platform);
+// Refuses unknown platforms, platforms whose notices are not enforced (tpm, sim), unknown
+// components (the message lists the valid ones) and values above the component's range.
 Result<MinimumTcb> ParseMinimumTcb(const boost::json::value& json);
 Result<boost::json::value> MinimumTcbToJson(const MinimumTcb& notice);
 
