@@ -245,6 +245,41 @@ TEST(TdxVerifyTest, FullVerificationOfThe2023Set) {
   EXPECT_TRUE(VerifyTdxQuote(Vector("trustee/tdx/tdx_quote_4.dat"), c.View(false), k2023).ok());
 }
 
+// Collateral parsed once (as a client keeps it per platform) verifies each quote exactly as the
+// bytes entry point does: every signature, chain, CRL and window check still runs per quote.
+TEST(TdxVerifyTest, ParsedCollateralVerifiesLikeBytes) {
+  Collateral2023 c;
+  TdxCollateral view = c.View();
+  ParsedTdxCollateral parsed = ParseTdxCollateral(view).value();
+  EXPECT_TRUE(parsed.pck_crl.has_value());
+  EXPECT_EQ(parsed.root_crls.size(), 1u);
+  EXPECT_EQ(parsed.tcb_info.tcb_evaluation_data_number, 15);
+  for (const char* path : {"trustee/tdx/tdx_quote_4.dat", "go-tdx-guest/tdx_prod_quote_SPR_E4.dat"}) {
+    Quote quote = ParseQuote(Vector(path)).value();
+    Result<TdxClaims> warm = VerifyTdxQuote(quote, parsed, k2023);
+    Result<TdxClaims> cold = VerifyTdxQuote(Vector(path), view, k2023);
+    ASSERT_TRUE(warm.ok() && cold.ok()) << path;
+    EXPECT_EQ(json::serialize(warm->ToJson()), json::serialize(cold->ToJson())) << path;
+  }
+  Quote quote4 = ParseQuote(Vector("trustee/tdx/tdx_quote_4.dat")).value();
+  // Validity is evaluated per call: a month later the PCK CRL has expired.
+  EXPECT_ERROR_HAS(VerifyTdxQuote(quote4, parsed, At("2023-08-01T00:00:00Z")),
+                   "tdx: PCK certificate: certificate chain: CRL has expired at depth 0");
+  // A changed byte of the signed JSON parses, and is caught by the signature check per quote.
+  std::string body(AsChars(c.tcb_info));
+  body[body.find("\"tcbEvaluationDataNumber\":15") + 26] = '6';
+  Bytes tampered = ToBytes(body);
+  TdxCollateral tampered_view = view;
+  tampered_view.tcb_info = tampered;
+  ParsedTdxCollateral tampered_parsed = ParseTdxCollateral(tampered_view).value();
+  EXPECT_ERROR_HAS(VerifyTdxQuote(quote4, tampered_parsed, k2023),
+                   "tdx: TCB info: signature by Intel SGX TCB Signing");
+  // Parsing names what it could not parse.
+  TdxCollateral bad_crl = view;
+  bad_crl.root_crl = ByteView(c.tcb_chain);
+  EXPECT_ERROR_HAS(ParseTdxCollateral(bad_crl), "tdx: root CRL: ");
+}
+
 TEST(TdxVerifyTest, AcceptsUrlEncodedIssuerChains) {
   Collateral2023 c;
   std::string encoded;
