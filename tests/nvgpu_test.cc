@@ -318,6 +318,27 @@ TEST(NvGpuVerifyTest, RefusesAWrongNonce) {
   EXPECT_FALSE(claims.ToJson().at("nonce_checked").as_bool());
 }
 
+// The parsed-input overload (what a warm client calls) runs the same checks as the bytes one.
+TEST(NvGpuVerifyTest, ParsedOverloadVerifiesAndRefusesLikeTheBytesOne) {
+  Sample s = NvtrustHopper();
+  SpdmEvidence ev = ParseSpdmEvidence(s.report).value();
+  std::vector<crypto::Certificate> chain = crypto::Certificate::ParseAll(s.chain).value();
+  NvGpuClaims parsed = VerifyGpuEvidence(ev, chain, ByteView(s.nonce), PolicyWithoutRims()).value();
+  NvGpuClaims bytes = VerifyGpuEvidence(s.report, s.chain, ByteView(s.nonce), PolicyWithoutRims()).value();
+  EXPECT_TRUE(parsed.nonce_checked);
+  EXPECT_EQ(boost::json::serialize(parsed.ToJson()), boost::json::serialize(bytes.ToJson()));
+  Bytes wrong(32, 0);
+  ExpectError(VerifyGpuEvidence(ev, chain, ByteView(wrong), PolicyWithoutRims()),
+              ErrorCode::kAuthenticationFailed, "nvgpu: nonce: the report's request nonce is not the expected nonce");
+  SpdmEvidence flipped = ev;
+  flipped.signed_bytes[40] ^= 0x01;
+  ExpectError(VerifyGpuEvidence(flipped, chain, ByteView(s.nonce), PolicyWithoutRims()),
+              ErrorCode::kAuthenticationFailed,
+              "nvgpu: report signature: SPDM request and response with the device leaf key");
+  ExpectError(VerifyGpuEvidence(ev, std::span<const crypto::Certificate>(), ByteView(s.nonce), PolicyWithoutRims()),
+              ErrorCode::kMalformed, "nvgpu: certificate chain: no certificates");
+}
+
 TEST(NvGpuVerifyTest, RefusesAChainToAnotherRoot) {
   Sample s = NvtrustHopper();
   NvGpuPolicy policy = PolicyWithoutRims();

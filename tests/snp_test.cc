@@ -488,20 +488,23 @@ Bytes DerInteger(uint8_t value) {
   return value >= 0x80 ? Bytes{0x02, 0x02, 0x00, value} : Bytes{0x02, 0x01, value};
 }
 
+X509_NAME* TestName(const char* cn) {
+  X509_NAME* n = X509_NAME_new();
+  X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("OpenPCC test"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1,
+                             -1, 0);
+  return n;
+}
+
 Certificate MakeCert(const char* subject_cn, const char* issuer_cn, EVP_PKEY* subject_key,
                      EVP_PKEY* issuer_key, bool ca,
-                     const std::vector<std::pair<const char*, Bytes>>& extensions = {}) {
+                     const std::vector<std::pair<const char*, Bytes>>& extensions = {},
+                     long serial = 1) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  auto name = [](const char* cn) {
-    X509_NAME* n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("OpenPCC test"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                               -1, -1, 0);
-    return n;
-  };
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
+  auto name = [](const char* cn) { return TestName(cn); };
   X509_NAME* subject = name(subject_cn);
   X509_NAME* issuer = name(issuer_cn);
   X509_set_subject_name(cert.get(), subject);
@@ -525,6 +528,41 @@ Certificate MakeCert(const char* subject_cn, const char* issuer_cn, EVP_PKEY* su
   return Certificate::ParseDer(out).value();
 }
 
+// A CRL issued by `issuer_cn` with `issuer_key`, valid 2024–2030 (VerifyBuilt's time is 2025-01-01),
+// revoking the given serial numbers; DER.
+Bytes MakeCrl(const char* issuer_cn, EVP_PKEY* issuer_key, const std::vector<long>& revoked) {
+  crypto::X509CrlPtr crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_NAME* issuer = TestName(issuer_cn);
+  X509_CRL_set_issuer_name(crl.get(), issuer);
+  X509_NAME_free(issuer);
+  ASN1_TIME* last = ASN1_TIME_set(nullptr, At("2024-06-01T00:00:00Z").time_since_epoch().count());
+  ASN1_TIME* next = ASN1_TIME_set(nullptr, At("2030-01-01T00:00:00Z").time_since_epoch().count());
+  X509_CRL_set1_lastUpdate(crl.get(), last);
+  X509_CRL_set1_nextUpdate(crl.get(), next);
+  for (long serial : revoked) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    ASN1_INTEGER* number = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(number, serial);
+    X509_REVOKED_set_serialNumber(entry, number);
+    X509_REVOKED_set_revocationDate(entry, last);
+    X509_CRL_add0_revoked(crl.get(), entry);
+    ASN1_INTEGER_free(number);
+  }
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  X509_CRL_sort(crl.get());
+  EXPECT_GT(X509_CRL_sign(crl.get(), issuer_key, EVP_sha384()), 0);
+  unsigned char* der = nullptr;
+  int length = i2d_X509_CRL(crl.get(), &der);
+  Bytes out(der, der + length);
+  OPENSSL_free(der);
+  return out;
+}
+
+// The test ASK's serial number (the ARK and VCEK have 1), so that a CRL can name it alone.
+constexpr long kAskSerial = 2;
+
 // A test ARK → ASK → VCEK for one family, and a report builder signing with the VCEK.
 struct TestChain {
   SnpFamily family;
@@ -541,7 +579,7 @@ struct TestChain {
         tcb(reported),
         ark(MakeCert(("ARK-" + Name()).c_str(), ("ARK-" + Name()).c_str(), ark_key.get(), ark_key.get(), true)),
         ask(MakeCert(((vlek ? "SEV-VLEK-" : "SEV-") + Name()).c_str(), ("ARK-" + Name()).c_str(),
-                     ask_key.get(), ark_key.get(), true)),
+                     ask_key.get(), ark_key.get(), true, {}, kAskSerial)),
         vcek(MakeCert(vlek ? "SEV-VLEK" : "SEV-VCEK", ((vlek ? "SEV-VLEK-" : "SEV-") + Name()).c_str(),
                       vcek_key.get(), ask_key.get(), false, Extensions(vlek))) {}
 
@@ -623,10 +661,12 @@ Bytes BuildReport(const TestChain& chain, const ReportSpec& spec, EVP_PKEY* sign
   return r;
 }
 
-Result<SnpClaims> VerifyBuilt(const TestChain& chain, ByteView bytes, SnpPolicy policy = {}) {
+Result<SnpClaims> VerifyBuilt(const TestChain& chain, ByteView bytes, SnpPolicy policy = {},
+                              std::vector<crypto::Crl> crls = {}) {
   OPENPCC_ASSIGN_OR_RETURN(SnpReport report, ParseSnpReport(bytes));
   SnpVerifyOptions options;
   options.at = At("2025-01-01T00:00:00Z");
+  options.crls = std::move(crls);
   options.policy = std::move(policy);
   options.roots_for_testing = chain.Roots();
   std::vector<Certificate> intermediates{chain.ask, chain.ark};
@@ -698,6 +738,58 @@ TEST(SnpConstructedTest, TurinFmcMustMatchVcek) {
   // Report says fmc 4 (other chain's TCB), VCEK certifies fmc 5: re-sign with the first VCEK.
   Bytes mixed = BuildReport(other_fmc, spec, chain.vcek_key.get());
   EXPECT_EQ(Message(VerifyBuilt(chain, mixed)), "sev-snp: VEK fmcSPL 5 does not match REPORTED_TCB fmc 4");
+}
+
+TEST(SnpConstructedTest, TurinVcekWithoutFmcSplIsRefused) {
+  // A Turin report always carries an FMC SPL; a Turin VCEK that does not certify one must not
+  // vouch for it (the report's fmc would otherwise go unchecked).
+  SnpTcb no_fmc = kTurinTcb;
+  no_fmc.fmc.reset();
+  TestChain chain(SnpFamily::kTurin, no_fmc);
+  ReportSpec spec;
+  spec.version = 3;
+  spec.cpuid = kTurinCpuid;
+  EXPECT_EQ(Message(VerifyBuilt(chain, BuildReport(chain, spec))),
+            "sev-snp: VEK certificate has no fmcSPL extension");
+}
+
+TEST(SnpConstructedTest, RevokedCertificatesAreRefused) {
+  TestChain chain(SnpFamily::kMilan, kMilanTcb);
+  Bytes report = BuildReport(chain, ReportSpec{});
+  auto crl = [](const Bytes& der) { return crypto::Crl::ParseOne(der).value(); };
+  // AMD's CRL is signed by the ARK and lists revoked ASKs: one that names another serial passes.
+  Bytes other = MakeCrl("ARK-Milan", chain.ark_key.get(), {kAskSerial + 40});
+  ASSERT_TRUE(VerifyBuilt(chain, report, {}, {crl(other)}).ok()) << Message(VerifyBuilt(chain, report, {}, {crl(other)}));
+  Bytes ask_revoked = MakeCrl("ARK-Milan", chain.ark_key.get(), {kAskSerial});
+  EXPECT_EQ(Message(VerifyBuilt(chain, report, {}, {crl(ask_revoked)})),
+            "sev-snp: VCEK chain to ARK-Milan: certificate chain: certificate revoked at depth 1 "
+            "(CN=SEV-Milan,O=OpenPCC test) evaluated at 2025-01-01T00:00:00Z");
+  // A VCEK revoked by its ASK's CRL.
+  Bytes vcek_revoked = MakeCrl("SEV-Milan", chain.ask_key.get(), {1});
+  EXPECT_EQ(Message(VerifyBuilt(chain, report, {}, {crl(vcek_revoked)})),
+            "sev-snp: VCEK chain to ARK-Milan: certificate chain: certificate revoked at depth 0 "
+            "(CN=SEV-VCEK,O=OpenPCC test) evaluated at 2025-01-01T00:00:00Z");
+  // The same through the bytes entry point, with the CRL as the --crl file would carry it.
+  auto pem = [](const Certificate& cert) {
+    crypto::BioPtr bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509(bio.get(), cert.get());
+    char* data = nullptr;
+    long length = BIO_get_mem_data(bio.get(), &data);
+    return Bytes(data, data + length);
+  };
+  Bytes chain_pem = Concat(pem(chain.ask), pem(chain.ark));
+  std::vector<SnpRoot> roots = chain.Roots();
+  Result<SnpClaims> from_bytes =
+      VerifySnpEvidence(report, chain.vcek.Der(), chain_pem, ByteView(ask_revoked), SnpPolicy{},
+                        At("2025-01-01T00:00:00Z"), roots);
+  EXPECT_NE(Message(from_bytes).find("certificate revoked at depth 1"), std::string::npos)
+      << Message(from_bytes);
+  // A CRL signed by another key under the ARK's name is not the ARK's.
+  EvpPkeyPtr stranger = NewP384Key();
+  Bytes forged = MakeCrl("ARK-Milan", stranger.get(), {kAskSerial});
+  EXPECT_NE(Message(VerifyBuilt(chain, report, {}, {crl(forged)})).find("CRL signature failure"),
+            std::string::npos)
+      << Message(VerifyBuilt(chain, report, {}, {crl(forged)}));
 }
 
 TEST(SnpConstructedTest, PolicyBitsAreRefusedByName) {

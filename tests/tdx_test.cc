@@ -153,6 +153,42 @@ TEST(TdxQuoteTest, RejectsWrongHeaderAndBodyDescriptor) {
   EXPECT_ERROR_HAS(ParseQuote(size), "v5 body size");
 }
 
+// A v5 quote may carry a TDX 1.0 body (type 2, 584 bytes): rewrite the v5 sample's TDX 1.5 body
+// (648 bytes) as one, dropping the 1.5-only fields. Parsing only: the signature no longer holds.
+TEST(TdxQuoteTest, ParsesV5QuoteWithTdx10Body) {
+  Bytes v5 = Vector("go-tdx-guest/quote_v5_sample.dat");
+  Quote original = ParseQuote(v5).value();
+  ASSERT_EQ(original.body_type, 3);
+  constexpr size_t kHeader = 48, kDescriptor = 6;
+  Bytes rewritten(v5.begin(), v5.begin() + kHeader);
+  rewritten.insert(rewritten.end(), {0x02, 0x00, 0x48, 0x02, 0x00, 0x00});  // type 2, size 584
+  rewritten.insert(rewritten.end(), v5.begin() + kHeader + kDescriptor,
+                   v5.begin() + kHeader + kDescriptor + 584);
+  rewritten.insert(rewritten.end(), v5.begin() + kHeader + kDescriptor + 648, v5.end());
+  Result<Quote> parsed = ParseQuote(rewritten);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->header.version, 5);
+  EXPECT_EQ(parsed->body_type, 2);
+  EXPECT_EQ(parsed->signed_region.size(), kHeader + kDescriptor + 584);
+  EXPECT_EQ(Hex(parsed->body.mr_td), Hex(original.body.mr_td));
+  EXPECT_EQ(Hex(parsed->body.mr_td).substr(0, 8), "7348651a");
+  EXPECT_EQ(Hex(parsed->body.tee_tcb_svn), Hex(original.body.tee_tcb_svn));
+  EXPECT_EQ(Hex(parsed->body.report_data), Hex(original.body.report_data));
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(Hex(parsed->body.rtmr[i]), Hex(original.body.rtmr[i]));
+  EXPECT_EQ(parsed->body.td_attributes, original.body.td_attributes);
+  EXPECT_FALSE(parsed->body.tee_tcb_svn2.has_value());
+  EXPECT_FALSE(parsed->body.mr_service_td.has_value());
+  EXPECT_EQ(parsed->signature, original.signature);
+  EXPECT_EQ(parsed->pck_chain_pem, original.pck_chain_pem);
+  // Type 2 with the TDX 1.5 size, and type 3 with the TDX 1.0 size, are refused.
+  Bytes wrong = rewritten;
+  wrong[50] = 0x88;  // 648
+  EXPECT_ERROR_HAS(ParseQuote(wrong), "tdx: quote: v5 body size 648 does not match body type 2 (expected 584)");
+  Bytes type3 = rewritten;
+  type3[48] = 3;
+  EXPECT_ERROR_HAS(ParseQuote(type3), "tdx: quote: v5 body size 584 does not match body type 3 (expected 648)");
+}
+
 TEST(TdxQuoteTest, ParsesPckExtensionsAndRejectsGarbage) {
   EXPECT_ERROR_HAS(ParsePckExtensions(ToBytes("\x30\x03\x02\x01\x01")), "SGX extensions");
   EXPECT_ERROR_HAS(ParsePckExtensions(ToBytes("garbage")), "not a DER SEQUENCE");
@@ -207,6 +243,41 @@ TEST(TdxVerifyTest, FullVerificationOfThe2023Set) {
                    "TCB status NoMatchingLevel is not accepted");
   // Without CRLs the same verification holds.
   EXPECT_TRUE(VerifyTdxQuote(Vector("trustee/tdx/tdx_quote_4.dat"), c.View(false), k2023).ok());
+}
+
+// Collateral parsed once (as a client keeps it per platform) verifies each quote exactly as the
+// bytes entry point does: every signature, chain, CRL and window check still runs per quote.
+TEST(TdxVerifyTest, ParsedCollateralVerifiesLikeBytes) {
+  Collateral2023 c;
+  TdxCollateral view = c.View();
+  ParsedTdxCollateral parsed = ParseTdxCollateral(view).value();
+  EXPECT_TRUE(parsed.pck_crl.has_value());
+  EXPECT_EQ(parsed.root_crls.size(), 1u);
+  EXPECT_EQ(parsed.tcb_info.tcb_evaluation_data_number, 15);
+  for (const char* path : {"trustee/tdx/tdx_quote_4.dat", "go-tdx-guest/tdx_prod_quote_SPR_E4.dat"}) {
+    Quote quote = ParseQuote(Vector(path)).value();
+    Result<TdxClaims> warm = VerifyTdxQuote(quote, parsed, k2023);
+    Result<TdxClaims> cold = VerifyTdxQuote(Vector(path), view, k2023);
+    ASSERT_TRUE(warm.ok() && cold.ok()) << path;
+    EXPECT_EQ(json::serialize(warm->ToJson()), json::serialize(cold->ToJson())) << path;
+  }
+  Quote quote4 = ParseQuote(Vector("trustee/tdx/tdx_quote_4.dat")).value();
+  // Validity is evaluated per call: a month later the PCK CRL has expired.
+  EXPECT_ERROR_HAS(VerifyTdxQuote(quote4, parsed, At("2023-08-01T00:00:00Z")),
+                   "tdx: PCK certificate: certificate chain: CRL has expired at depth 0");
+  // A changed byte of the signed JSON parses, and is caught by the signature check per quote.
+  std::string body(AsChars(c.tcb_info));
+  body[body.find("\"tcbEvaluationDataNumber\":15") + 26] = '6';
+  Bytes tampered = ToBytes(body);
+  TdxCollateral tampered_view = view;
+  tampered_view.tcb_info = tampered;
+  ParsedTdxCollateral tampered_parsed = ParseTdxCollateral(tampered_view).value();
+  EXPECT_ERROR_HAS(VerifyTdxQuote(quote4, tampered_parsed, k2023),
+                   "tdx: TCB info: signature by Intel SGX TCB Signing");
+  // Parsing names what it could not parse.
+  TdxCollateral bad_crl = view;
+  bad_crl.root_crl = ByteView(c.tcb_chain);
+  EXPECT_ERROR_HAS(ParseTdxCollateral(bad_crl), "tdx: root CRL: ");
 }
 
 TEST(TdxVerifyTest, AcceptsUrlEncodedIssuerChains) {
@@ -390,6 +461,39 @@ Bytes SignRaw(EVP_PKEY* key, ByteView message) {
   return raw;
 }
 
+// A PEM CRL by `issuer_cn`, valid 2023-01-01..2024-01-01, revoking `serials`.
+std::string MakeCrl(EVP_PKEY* issuer_key, const char* issuer_cn, const std::vector<long>& serials) {
+  crypto::X509CrlPtr crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_NAME* issuer = X509_NAME_new();
+  X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(issuer_cn), -1, -1, 0);
+  X509_CRL_set_issuer_name(crl.get(), issuer);
+  X509_NAME_free(issuer);
+  ASN1_TIME* last = ASN1_TIME_set(nullptr, 1672531200);  // 2023-01-01
+  ASN1_TIME* next = ASN1_TIME_set(nullptr, 1704067200);  // 2024-01-01
+  X509_CRL_set1_lastUpdate(crl.get(), last);
+  X509_CRL_set1_nextUpdate(crl.get(), next);
+  for (long serial : serials) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    ASN1_INTEGER* number = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(number, serial);
+    X509_REVOKED_set_serialNumber(entry, number);
+    X509_REVOKED_set_revocationDate(entry, last);
+    X509_CRL_add0_revoked(crl.get(), entry);
+    ASN1_INTEGER_free(number);
+  }
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  X509_CRL_sort(crl.get());
+  X509_CRL_sign(crl.get(), issuer_key, EVP_sha256());
+  crypto::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(bio.get(), crl.get());
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
 void PutLe(Bytes& out, uint64_t value, size_t width) {
   for (size_t i = 0; i < width; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
 }
@@ -429,6 +533,23 @@ TEST_F(TdxTamperTest, PckChainToAnotherRoot) {
   std::vector<Certificate> forged_roots{Certificate::ParseOne(AsBytes(Pem(root.get()))).value()};
   Quote q = ParseQuote(forged).value();
   EXPECT_TRUE(VerifyQuoteSignatures(q, k2023, forged_roots, {}).ok());
+
+  // Revocation, under that trusted test root: a PCK CRL (issued by the PCK's issuer, with its
+  // issuer chain) listing the PCK certificate's serial refuses it; one listing another does not.
+  std::string root_pem = Pem(root.get());
+  std::string other = MakeCrl(root_key.get(), "Intel SGX Root CA", {8});
+  EXPECT_TRUE(VerifyQuoteSignatures(q, k2023, forged_roots, {}, AsBytes(other), AsBytes(root_pem)).ok());
+  std::string revoked = MakeCrl(root_key.get(), "Intel SGX Root CA", {7});
+  Result<PckExtensions> refused =
+      VerifyQuoteSignatures(q, k2023, forged_roots, {}, AsBytes(revoked), AsBytes(root_pem));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message(),
+            "tdx: PCK certificate: certificate chain: certificate revoked at depth 0 "
+            "(CN=Intel SGX PCK Certificate) evaluated at 2023-07-01T00:00:00Z");
+  // The same CRL passed as the root CRL (every chain's CRLs) refuses it too.
+  std::vector<crypto::Crl> as_root_crl{crypto::Crl::ParseOne(AsBytes(revoked)).value()};
+  EXPECT_ERROR_HAS(VerifyQuoteSignatures(q, k2023, forged_roots, as_root_crl),
+                   "tdx: PCK certificate: certificate chain: certificate revoked at depth 0");
 }
 
 // --- TCB status: Intel's algorithm on every EXPECTED evaluation ---------------------------------

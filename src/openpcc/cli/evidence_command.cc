@@ -69,24 +69,32 @@ Result<Bytes> HexFlag(std::string_view flag, const std::string& text, size_t siz
   return bytes;
 }
 
+// "" (the default): zero; "any": not checked; otherwise exactly `size` bytes of hex.
+Result<attest::snp::ExpectedBytes> ExpectedFlag(std::string_view flag, const std::string& text,
+                                                size_t size) {
+  if (text.empty()) return attest::snp::ExpectedBytes::Zero();
+  if (text == "any") return attest::snp::ExpectedBytes::Any();
+  Result<Bytes> bytes = HexDecode(text);
+  if (!bytes.ok() || bytes.value().size() != size) {
+    return Error(ErrorCode::kInvalidArgument, std::string(flag) + ": expected " +
+                                                  std::to_string(size) +
+                                                  " bytes as hex, or 'any'");
+  }
+  return attest::snp::ExpectedBytes::Equal(std::move(bytes).value());
+}
+
 Result<boost::json::object> VerifySnp(const Settings& s, std::chrono::sys_seconds at) {
   OPENPCC_ASSIGN_OR_RETURN(Bytes report, RequiredFile("--report", s.report, "sev-snp"));
   OPENPCC_ASSIGN_OR_RETURN(Bytes vek, RequiredFile("--vek", s.vek, "sev-snp"));
   OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> chain, OptionalFile("--chain", s.chain));
   OPENPCC_ASSIGN_OR_RETURN(std::optional<Bytes> crl, OptionalFile("--crl", s.crl));
   attest::snp::SnpPolicy policy;
-  // HOST_DATA and ID_KEY_DIGEST are deployment-specific (a release manifest states them); here
-  // they are reported, and enforced only when the user names the expected value.
-  policy.host_data = attest::snp::ExpectedBytes::Any();
-  policy.id_key_digest = attest::snp::ExpectedBytes::Any();
-  if (!s.host_data.empty()) {
-    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--host-data", s.host_data, 32));
-    policy.host_data = attest::snp::ExpectedBytes::Equal(std::move(expected));
-  }
-  if (!s.id_key_digest.empty()) {
-    OPENPCC_ASSIGN_OR_RETURN(Bytes expected, HexFlag("--id-key-digest", s.id_key_digest, 48));
-    policy.id_key_digest = attest::snp::ExpectedBytes::Equal(std::move(expected));
-  }
+  // HOST_DATA and ID_KEY_DIGEST are deployment-specific (DESIGN §2.4: as the manifest states, or
+  // zero). The default is the library's, zero; the user names the expected value, or opts out of
+  // the check with 'any' (the value is still reported).
+  OPENPCC_ASSIGN_OR_RETURN(policy.host_data, ExpectedFlag("--host-data", s.host_data, 32));
+  OPENPCC_ASSIGN_OR_RETURN(policy.id_key_digest,
+                           ExpectedFlag("--id-key-digest", s.id_key_digest, 48));
   if (s.vmpl == "any") {
     policy.vmpl.reset();
   } else if (s.vmpl.size() == 1 && s.vmpl[0] >= '0' && s.vmpl[0] <= '3') {
@@ -334,12 +342,13 @@ int Verify(const Args& args) {
                     "FILE");
   options.AddString("crl", &s.crl, "sev-snp: AMD's CRL for the chain (DER or PEM).", "FILE");
   options.AddString("host-data", &s.host_data,
-                    "sev-snp: require HOST_DATA to equal these 32 bytes (otherwise reported only).",
-                    "HEX");
+                    "sev-snp: require HOST_DATA to equal these 32 bytes; 'any' skips the check "
+                    "(default: HOST_DATA must be zero).",
+                    "HEX|any");
   options.AddString("id-key-digest", &s.id_key_digest,
-                    "sev-snp: require ID_KEY_DIGEST to equal these 48 bytes (otherwise reported "
-                    "only).",
-                    "HEX");
+                    "sev-snp: require ID_KEY_DIGEST to equal these 48 bytes; 'any' skips the "
+                    "check (default: ID_KEY_DIGEST must be zero).",
+                    "HEX|any");
   options.AddString("vmpl", &s.vmpl, "sev-snp: the VMPL the report must come from, or 'any'.",
                     "N");
   options.AddString("quote", &s.quote, "tdx: the DCAP quote (v4 or v5).", "FILE");
@@ -369,14 +378,23 @@ int Verify(const Args& args) {
   options.AddString("driver-rim", &s.driver_rim, "nvidia-gpu: the driver RIM (SWID XML).", "FILE");
   options.AddString("vbios-rim", &s.vbios_rim, "nvidia-gpu: the VBIOS RIM (SWID XML).", "FILE");
   options.AddNotes(
-      "Examples (files from ../shared/vectors):\n"
-      "  openpcc evidence verify --type sev-snp --report go-sev-guest/attestation.bin \\\n"
-      "      --vek go-sev-guest/vcek.testcer --chain go-sev-guest/trust/ask_ark_milan.pem\n"
-      "  openpcc evidence verify --type tdx --at 2023-07-01 --quote tdx_prod_quote_SPR_E4.dat \\\n"
-      "      --tcb-info sample_tcbInfo_response --tcb-info-chain tcbinfo_issuer_chain.pem \\\n"
-      "      --qe-identity sample_qeIdentity_response --qe-identity-chain qeidentity_issuer_chain.pem\n"
-      "  openpcc evidence verify --type nvidia-gpu --evidence hopperAttestationReport.txt \\\n"
-      "      --certs hopperCertChain.txt --nonce <64 hex digits>\n"
+      "Examples (files from ../shared/vectors; the first and third verify, exit 0):\n"
+      "  openpcc evidence verify --type sev-snp --at 2025-07-01 --report virtee-sev/report_milan.hex \\\n"
+      "      --vek virtee-sev/vcek_milan.der --chain virtee-sev/cert_chain_milan \\\n"
+      "      --crl openpcc/extracted/test_amd_milan_crl.pem\n"
+      "  # Every signature, collateral and CRL check passes; exit 1 on the policy check\n"
+      "  # 'tdx: policy: TD attribute DEBUG is set' (no TDX vector is a production TD):\n"
+      "  openpcc evidence verify --type tdx --at 2023-07-01 --quote trustee/tdx/tdx_quote_4.dat \\\n"
+      "      --tcb-info go-tdx-guest/sample_tcbInfo_response \\\n"
+      "      --tcb-info-chain go-tdx-guest/tcbinfo_issuer_chain.pem \\\n"
+      "      --qe-identity go-tdx-guest/sample_qeIdentity_response \\\n"
+      "      --qe-identity-chain go-tdx-guest/qeidentity_issuer_chain.pem \\\n"
+      "      --pck-crl go-tdx-guest/pckcrl --pck-crl-chain go-tdx-guest/pckcrl_issuer_chain.pem \\\n"
+      "      --root-crl go-tdx-guest/rootcrl.der\n"
+      "  openpcc evidence verify --type nvidia-gpu --at 2024-06-01 \\\n"
+      "      --evidence nvtrust/hopperAttestationReport.txt --certs nvtrust/hopperCertChain.txt \\\n"
+      "      --nonce 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb\n"
+      "  # Sim and bundle inputs are the deployment's own files (not in the vectors):\n"
       "  openpcc evidence verify --type sim --report report.bin --vek vek.der --root sim-root.pem\n"
       "  openpcc evidence verify --type bundle --policy policy.json --entries log-entries/ \\\n"
       "      --at 2025-07-01T00:01:00Z bundle.json");

@@ -181,7 +181,15 @@ Result<NvGpuClaims> VerifyGpuEvidence(ByteView report, ByteView cert_chain_pem,
   OPENPCC_ASSIGN_OR_RETURN(SpdmEvidence ev, ParseSpdmEvidence(raw));
   Result<std::vector<crypto::Certificate>> certs = crypto::Certificate::ParseAll(cert_chain_pem);
   if (!certs.ok()) return Fail(certs.error().code(), "certificate chain", certs.error().message());
-  const crypto::Certificate& leaf = certs->front();
+  return VerifyGpuEvidence(ev, *certs, expected_nonce, policy);
+}
+
+Result<NvGpuClaims> VerifyGpuEvidence(const SpdmEvidence& ev,
+                                      std::span<const crypto::Certificate> certs,
+                                      std::optional<ByteView> expected_nonce,
+                                      const NvGpuPolicy& policy) {
+  if (certs.empty()) return Fail(ErrorCode::kMalformed, "certificate chain", "no certificates");
+  const crypto::Certificate& leaf = certs.front();
 
   // 2. Architecture.
   OPENPCC_ASSIGN_OR_RETURN(GpuArch arch, ArchOfLeaf(leaf));
@@ -191,7 +199,7 @@ Result<NvGpuClaims> VerifyGpuEvidence(ByteView report, ByteView cert_chain_pem,
       policy.device_roots_for_testing.empty()
           ? std::span<const crypto::Certificate>(NvidiaDeviceIdentityRoots())
           : std::span<const crypto::Certificate>(policy.device_roots_for_testing);
-  std::span<const crypto::Certificate> intermediates(certs->data() + 1, certs->size() - 1);
+  std::span<const crypto::Certificate> intermediates = certs.subspan(1);
   crypto::ChainPolicy chain_policy;
   chain_policy.at = policy.at;
   OPENPCC_RETURN_IF_ERROR(
@@ -291,7 +299,7 @@ Result<NvGpuClaims> VerifyGpuEvidence(ByteView report, ByteView cert_chain_pem,
   }
 
   claims.measurements = ev.blocks;
-  for (const crypto::Certificate& cert : *certs) claims.cert_subjects.push_back(cert.Subject());
+  for (const crypto::Certificate& cert : certs) claims.cert_subjects.push_back(cert.Subject());
   return claims;
 }
 

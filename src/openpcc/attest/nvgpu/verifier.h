@@ -25,6 +25,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,13 @@ struct NvGpuClaims {
 // The report as hex text or raw bytes (spdm.h DecodeReport); the chain as PEM, leaf first (the
 // root may be included). `expected_nonce`, when given, must be exactly 32 bytes.
 Result<NvGpuClaims> VerifyGpuEvidence(ByteView report, ByteView cert_chain_pem,
+                                      std::optional<ByteView> expected_nonce,
+                                      const NvGpuPolicy& policy);
+
+// Steps 2–8 on an already parsed report and chain (leaf first), for a client that keeps the
+// device chains it sees again and again parsed; the bytes overload above parses, then calls this.
+Result<NvGpuClaims> VerifyGpuEvidence(const SpdmEvidence& evidence,
+                                      std::span<const crypto::Certificate> cert_chain,
                                       std::optional<ByteView> expected_nonce,
                                       const NvGpuPolicy& policy);
 

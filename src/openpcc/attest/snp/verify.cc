@@ -79,7 +79,9 @@ Status CheckVekBinding(const SnpReport& report, const VekExtensions& ext, const 
   OPENPCC_RETURN_IF_ERROR(CheckSpl("teeSPL", ext.tee_spl, "tee", reported.tee));
   OPENPCC_RETURN_IF_ERROR(CheckSpl("snpSPL", ext.snp_spl, "snp", reported.snp));
   OPENPCC_RETURN_IF_ERROR(CheckSpl("ucodeSPL", ext.ucode_spl, "ucode", reported.microcode));
-  if (reported.fmc && ext.fmc_spl) {
+  // Turin's TCB has an FMC component (DecodeTcb sets it for Turin only): its VEK must certify it,
+  // or the report's FMC SPL would go unchecked. Earlier families have none to compare.
+  if (reported.fmc) {
     OPENPCC_RETURN_IF_ERROR(CheckSpl("fmcSPL", ext.fmc_spl, "fmc", *reported.fmc));
   }
   return OkStatus();

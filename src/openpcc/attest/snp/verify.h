@@ -11,7 +11,7 @@
 //   3. VEK ← ASK/ASVK ← ARK-<family> at `at`, with the CRLs given; a VCEK's issuer is
 //      "SEV-<family>", a VLEK's is "SEV-VLEK-<family>" (the report's SIGNING_KEY says which).
 //   4. The VEK is a P-384 key; a VCEK's hwID equals CHIP_ID; the VEK's blSPL, teeSPL, snpSPL,
-//      ucodeSPL (and fmcSPL on Turin, when present) equal REPORTED_TCB.
+//      ucodeSPL (and fmcSPL, which a Turin VEK must carry) equal REPORTED_TCB.
 //   5. The report signature over bytes 0x000..0x29F verifies with the VEK.
 //   6. (Azure HCL evidence only) REPORT_DATA begins with the hash of the HCL runtime claims.
 //   7. Policy (CheckSnpPolicy): DEBUG, MIGRATE_MA, SMT, VMPL, minimum REPORTED_TCB, HOST_DATA,

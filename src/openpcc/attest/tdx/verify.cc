@@ -52,11 +52,14 @@ std::span<const crypto::Certificate> IntelSgxRoots() {
   return roots;
 }
 
-Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys_seconds at,
-                                            std::span<const crypto::Certificate> roots,
-                                            const std::vector<crypto::Crl>& crls,
-                                            std::optional<ByteView> pck_crl,
-                                            std::optional<ByteView> pck_crl_chain) {
+namespace {
+
+// Steps 2–5, with the PCK CRL and its issuer chain (empty: not given) already parsed.
+Result<PckExtensions> VerifyQuoteSignaturesParsed(const Quote& quote, std::chrono::sys_seconds at,
+                                                  std::span<const crypto::Certificate> roots,
+                                                  const std::vector<crypto::Crl>& crls,
+                                                  const crypto::Crl* pck_crl,
+                                                  std::span<const crypto::Certificate> pck_crl_chain) {
   // 2. PCK chain to the pinned root, with CRLs.
   Result<std::vector<crypto::Certificate>> pck_chain =
       crypto::Certificate::ParseAll(quote.pck_chain_pem);
@@ -66,27 +69,24 @@ Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys
   }
   const crypto::Certificate& pck = pck_chain->front();
   std::vector<crypto::Crl> pck_crls = crls;
-  if (pck_crl) {
-    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl crl, ParseCrl("tdx: PCK CRL", *pck_crl));
-    if (crl.Issuer() != pck.Issuer()) {
+  if (pck_crl != nullptr) {
+    if (pck_crl->Issuer() != pck.Issuer()) {
       return Error(ErrorCode::kFailedPrecondition, "tdx: PCK CRL is issued by \"" +
-                                                       crl.Issuer() +
+                                                       pck_crl->Issuer() +
                                                        "\", not by the PCK's issuer \"" +
                                                        pck.Issuer() + "\"");
     }
-    if (pck_crl_chain) {
-      OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> crl_chain,
-                               ParseIssuerChain(*pck_crl_chain));
+    if (!pck_crl_chain.empty()) {
       crypto::ChainPolicy policy{at, crls};
-      OPENPCC_RETURN_IF_ERROR(crypto::VerifyChain("tdx: PCK CRL issuer chain", crl_chain.front(),
-                                                  std::span(crl_chain).subspan(1), roots, policy));
-      if (crl_chain.front().Subject() != crl.Issuer()) {
+      OPENPCC_RETURN_IF_ERROR(crypto::VerifyChain("tdx: PCK CRL issuer chain", pck_crl_chain.front(),
+                                                  pck_crl_chain.subspan(1), roots, policy));
+      if (pck_crl_chain.front().Subject() != pck_crl->Issuer()) {
         return Error(ErrorCode::kFailedPrecondition,
-                     "tdx: PCK CRL issuer chain starts with \"" + crl_chain.front().Subject() +
+                     "tdx: PCK CRL issuer chain starts with \"" + pck_crl_chain.front().Subject() +
                          "\", not the CRL's issuer");
       }
     }
-    pck_crls.push_back(std::move(crl));
+    pck_crls.push_back(*pck_crl);
   }
   {
     crypto::ChainPolicy policy{at, pck_crls};
@@ -124,6 +124,47 @@ Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys
   return pck_ext;
 }
 
+}  // namespace
+
+Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys_seconds at,
+                                            std::span<const crypto::Certificate> roots,
+                                            const std::vector<crypto::Crl>& crls,
+                                            std::optional<ByteView> pck_crl,
+                                            std::optional<ByteView> pck_crl_chain) {
+  std::optional<crypto::Crl> crl;
+  std::vector<crypto::Certificate> crl_chain;
+  if (pck_crl) {
+    OPENPCC_ASSIGN_OR_RETURN(crl, ParseCrl("tdx: PCK CRL", *pck_crl));
+    if (pck_crl_chain) {
+      OPENPCC_ASSIGN_OR_RETURN(crl_chain, ParseIssuerChain(*pck_crl_chain));
+    }
+  }
+  return VerifyQuoteSignaturesParsed(quote, at, roots, crls, crl ? &*crl : nullptr, crl_chain);
+}
+
+Result<ParsedTdxCollateral> ParseTdxCollateral(const TdxCollateral& collateral) {
+  ParsedTdxCollateral out;
+  if (collateral.root_crl) {
+    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl root_crl, ParseCrl("tdx: root CRL", *collateral.root_crl));
+    out.root_crls.push_back(std::move(root_crl));
+  }
+  if (collateral.pck_crl) {
+    OPENPCC_ASSIGN_OR_RETURN(out.pck_crl, ParseCrl("tdx: PCK CRL", *collateral.pck_crl));
+    if (collateral.pck_crl_chain) {
+      OPENPCC_ASSIGN_OR_RETURN(out.pck_crl_chain, ParseIssuerChain(*collateral.pck_crl_chain));
+    }
+  }
+  OPENPCC_ASSIGN_OR_RETURN(out.tcb_info_json,
+                           ExtractSignedJson(AsChars(collateral.tcb_info), "tcbInfo"));
+  OPENPCC_ASSIGN_OR_RETURN(out.tcb_info, ParseTcbInfo(out.tcb_info_json.value));
+  OPENPCC_ASSIGN_OR_RETURN(out.tcb_info_chain, ParseIssuerChain(collateral.tcb_info_chain));
+  OPENPCC_ASSIGN_OR_RETURN(out.qe_identity_json,
+                           ExtractSignedJson(AsChars(collateral.qe_identity), "enclaveIdentity"));
+  OPENPCC_ASSIGN_OR_RETURN(out.qe_identity, ParseQeIdentity(out.qe_identity_json.value));
+  OPENPCC_ASSIGN_OR_RETURN(out.qe_identity_chain, ParseIssuerChain(collateral.qe_identity_chain));
+  return out;
+}
+
 Status CheckTcbInfoMatchesPck(const TcbInfo& tcb_info, const PckExtensions& pck_ext) {
   if (tcb_info.fmspc != pck_ext.fmspc) {
     return Error(ErrorCode::kFailedPrecondition,
@@ -141,38 +182,35 @@ Status CheckTcbInfoMatchesPck(const TcbInfo& tcb_info, const PckExtensions& pck_
 Result<TdxClaims> VerifyTdxQuote(ByteView quote_bytes, const TdxCollateral& collateral,
                                  std::chrono::sys_seconds at,
                                  std::span<const crypto::Certificate> roots) {
-  // 1. Structure.
+  // 1. Structure: the quote, then the collateral.
   OPENPCC_ASSIGN_OR_RETURN(Quote quote, ParseQuote(quote_bytes));
+  OPENPCC_ASSIGN_OR_RETURN(ParsedTdxCollateral parsed, ParseTdxCollateral(collateral));
+  return VerifyTdxQuote(quote, parsed, at, roots);
+}
 
-  std::vector<crypto::Crl> crls;
-  if (collateral.root_crl) {
-    OPENPCC_ASSIGN_OR_RETURN(crypto::Crl root_crl, ParseCrl("tdx: root CRL", *collateral.root_crl));
-    crls.push_back(std::move(root_crl));
-  }
-  OPENPCC_ASSIGN_OR_RETURN(PckExtensions pck_ext,
-                           VerifyQuoteSignatures(quote, at, roots, crls, collateral.pck_crl,
-                                                 collateral.pck_crl_chain));
+Result<TdxClaims> VerifyTdxQuote(const Quote& quote, const ParsedTdxCollateral& collateral,
+                                 std::chrono::sys_seconds at,
+                                 std::span<const crypto::Certificate> roots) {
+  const std::vector<crypto::Crl>& crls = collateral.root_crls;
+  // 2–5. PCK chain (with the CRLs), QE report, attestation key binding, quote signature.
+  OPENPCC_ASSIGN_OR_RETURN(
+      PckExtensions pck_ext,
+      VerifyQuoteSignaturesParsed(quote, at, roots, crls,
+                                  collateral.pck_crl ? &*collateral.pck_crl : nullptr,
+                                  collateral.pck_crl_chain));
 
   // 6. TCB info: for this platform, signed by Intel, current.
-  OPENPCC_ASSIGN_OR_RETURN(SignedJson tcb_json,
-                           ExtractSignedJson(AsChars(collateral.tcb_info), "tcbInfo"));
-  OPENPCC_ASSIGN_OR_RETURN(TcbInfo tcb_info, ParseTcbInfo(tcb_json.value));
+  const TcbInfo& tcb_info = collateral.tcb_info;
   OPENPCC_RETURN_IF_ERROR(CheckTcbInfoMatchesPck(tcb_info, pck_ext));
-  OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> tcb_chain,
-                           ParseIssuerChain(collateral.tcb_info_chain));
-  OPENPCC_RETURN_IF_ERROR(
-      VerifyCollateralSignature("tdx: TCB info", tcb_json, tcb_chain, roots, crls, at));
+  OPENPCC_RETURN_IF_ERROR(VerifyCollateralSignature("tdx: TCB info", collateral.tcb_info_json,
+                                                    collateral.tcb_info_chain, roots, crls, at));
   OPENPCC_RETURN_IF_ERROR(
       CheckCollateralWindow("tdx: TCB info", tcb_info.issue_date, tcb_info.next_update, at));
 
   // 7. QE identity: signed by Intel, current, and describing this QE.
-  OPENPCC_ASSIGN_OR_RETURN(SignedJson qe_json,
-                           ExtractSignedJson(AsChars(collateral.qe_identity), "enclaveIdentity"));
-  OPENPCC_ASSIGN_OR_RETURN(QeIdentity qe_identity, ParseQeIdentity(qe_json.value));
-  OPENPCC_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> qe_chain,
-                           ParseIssuerChain(collateral.qe_identity_chain));
-  OPENPCC_RETURN_IF_ERROR(
-      VerifyCollateralSignature("tdx: QE identity", qe_json, qe_chain, roots, crls, at));
+  const QeIdentity& qe_identity = collateral.qe_identity;
+  OPENPCC_RETURN_IF_ERROR(VerifyCollateralSignature("tdx: QE identity", collateral.qe_identity_json,
+                                                    collateral.qe_identity_chain, roots, crls, at));
   OPENPCC_RETURN_IF_ERROR(CheckCollateralWindow("tdx: QE identity", qe_identity.issue_date,
                                                 qe_identity.next_update, at));
   OPENPCC_ASSIGN_OR_RETURN(TcbStatus qe_status, EvaluateQeIdentity(qe_identity, quote.qe_report));

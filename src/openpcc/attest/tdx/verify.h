@@ -2,7 +2,8 @@
 //
 // `VerifyTdxQuote` runs every cryptographic and collateral check, in this order, each failing
 // closed with an error that names it ("tdx: QE report signature: ..."):
-//   1. parse the quote (v4/v5, ECDSA-P256 attestation key, TEE type TDX);
+//   1. parse the quote (v4/v5, ECDSA-P256 attestation key, TEE type TDX), then the collateral
+//      (`ParseTdxCollateral`: CRLs, TCB info and QE identity JSON, issuer chains);
 //   2. PCK certificate chain (PCK ← PCK Platform/Processor CA ← Intel SGX Root CA, pinned) valid at
 //      `at`, with the root CRL and the PCK CRL when given; the PCK's SGX extensions;
 //   3. QE report signature with the PCK leaf key;
@@ -89,7 +90,28 @@ Result<PckExtensions> VerifyQuoteSignatures(const Quote& quote, std::chrono::sys
 // Step 6's platform match: the TCB info's FMSPC and PCE-ID against the PCK certificate's.
 Status CheckTcbInfoMatchesPck(const TcbInfo& tcb_info, const PckExtensions& pck);
 
+// Step 1 for the collateral alone: what a client that verifies many quotes of one platform parses
+// once and keeps (nothing here is verified yet). The SignedJson values point into
+// `collateral.tcb_info` and `collateral.qe_identity`, which must outlive the result.
+struct ParsedTdxCollateral {
+  SignedJson tcb_info_json;
+  TcbInfo tcb_info;
+  std::vector<crypto::Certificate> tcb_info_chain;
+  SignedJson qe_identity_json;
+  QeIdentity qe_identity;
+  std::vector<crypto::Certificate> qe_identity_chain;
+  std::optional<crypto::Crl> pck_crl;
+  std::vector<crypto::Certificate> pck_crl_chain;  // empty: not given
+  std::vector<crypto::Crl> root_crls;              // the root CRL, when given
+};
+Result<ParsedTdxCollateral> ParseTdxCollateral(const TdxCollateral& collateral);
+
 Result<TdxClaims> VerifyTdxQuote(ByteView quote, const TdxCollateral& collateral,
+                                 std::chrono::sys_seconds at,
+                                 std::span<const crypto::Certificate> roots = IntelSgxRoots());
+// Steps 2–8 on a parsed quote and parsed collateral; the bytes overload above parses, then calls
+// this. Every signature, chain, CRL and validity check still runs.
+Result<TdxClaims> VerifyTdxQuote(const Quote& quote, const ParsedTdxCollateral& collateral,
                                  std::chrono::sys_seconds at,
                                  std::span<const crypto::Certificate> roots = IntelSgxRoots());
 Status CheckTdxPolicy(const TdxClaims& claims, const TdxPolicy& policy);
