@@ -80,6 +80,15 @@ TEST(OptionsTest, HelpListsEveryOptionWithDefaults) {
   }
 }
 
+TEST(OptionsTest, HelpOfACommandWithoutConfigFileDoesNotOfferOne) {
+  Settings s;
+  OptionSet options = MakeOptions(s);
+  options.DisableConfigFile();
+  std::string help = options.Help();
+  EXPECT_EQ(help.find("config"), std::string::npos) << help;
+  EXPECT_NE(help.find("\nOptions:\n"), std::string::npos) << help;
+}
+
 TEST(OptionsTest, DurationsRoundTrip) {
   EXPECT_EQ(ParseDuration("250ms").value(), 250ms);
   EXPECT_EQ(ParseDuration("30").value(), 30s);

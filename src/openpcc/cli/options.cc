@@ -312,7 +312,8 @@ std::string OptionSet::Help() const {
     }
     if (rest_ != nullptr) out += "  " + rest_name_ + "...\n      " + rest_help_ + "\n";
   }
-  out += "\nOptions (each may also be set in the --config file as 'name = value'):\n";
+  out += config_enabled_ ? "\nOptions (each may also be set in the --config file as 'name = value'):\n"
+                         : "\nOptions:\n";
   for (const Option& o : options_) {
     std::string flag = "  --" + o.name;
     if (o.kind != Kind::kBool) flag += " " + o.value_name;
