@@ -6,8 +6,8 @@
 // passed; nothing else fetches, and Take() never does. Spending therefore does not line up with
 // issuance in time, which is what keeps the issuer from linking the two. The one exception is an
 // empty wallet at a client's first use (FillIfEmpty), which the client holds for a random delay
-// before spending. The randomness, the clock and the fetch (the HTTP call to the issuer, through
-// the relay) are injected.
+// before spending. The randomness, the clock and the fetch (the HTTP call to the issuer) are
+// injected.
 //
 // Keys: the wallet blinds only to token keys its policy lists (the logged directory), and drops
 // tokens whose key the policy no longer lists or whose redemption window has closed.
