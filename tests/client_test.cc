@@ -6,6 +6,7 @@
 // stops before the gateway. Time comes from a ManualClock.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 
@@ -238,14 +239,17 @@ std::vector<Bytes> ConfigsOf(const std::vector<wire::NodeKey>& keys) {
   return out;
 }
 
+// Counts its fetches (batches issued) in `fetches`.
 class InProcessIssuer final : public TokenSource {
  public:
+  explicit InProcessIssuer(std::shared_ptr<std::atomic<int>> fetches) : fetches_(std::move(fetches)) {}
   Result<std::vector<tokens::TokenVerificationKey>> Keys(const std::vector<tokens::TokenKeyId>&) override {
     return std::vector<tokens::TokenVerificationKey>{testing::TokenIssuerKey().Verification()};
   }
   tokens::TokenFetcher Fetcher() override {
-    return [](const std::vector<tokens::TokenRequest>& requests)
+    return [fetches = fetches_](const std::vector<tokens::TokenRequest>& requests)
                -> Result<std::vector<std::optional<tokens::TokenResponse>>> {
+      ++*fetches;
       std::vector<std::optional<tokens::TokenResponse>> out;
       for (const tokens::TokenRequest& r : requests) {
         OPENPCC_ASSIGN_OR_RETURN(tokens::TokenResponse response,
@@ -255,6 +259,9 @@ class InProcessIssuer final : public TokenSource {
       return out;
     };
   }
+
+ private:
+  std::shared_ptr<std::atomic<int>> fetches_;
 };
 
 class Collect final : public AnswerSink {
@@ -286,15 +293,18 @@ class CallTest : public ::testing::Test {
     response_ = deployment_.Publish();
     Write(dir_.path() / "policy.json", deployment_.PolicyText());
     Write(dir_.path() / "sim-root.pem", deployment_.root().CertificatePem());
-    Write(dir_.path() / "client.json",
-          ConfigText(gateway_.url("/gateway"), gateway_.url("/ohttp-keys"),
-                     HexEncode(deployment_.directory_key().public_key().bytes())));
+    boost::json::object text = boost::json::parse(ConfigText(gateway_.url("/gateway"), gateway_.url("/ohttp-keys"),
+                                                             HexEncode(deployment_.directory_key().public_key().bytes())))
+                                   .as_object();
+    for (const auto& [name, value] : config_) text[name] = value;
+    Write(dir_.path() / "client.json", boost::json::serialize(text));
     auto config = ClientConfig::Load(dir_.path() / "client.json");
     ASSERT_TRUE(config.ok()) << config.error().message();
-    auto client = Client::Create(std::move(*config), clock_, std::make_unique<InProcessIssuer>());
+    auto client = Client::Create(std::move(*config), clock_, std::make_unique<InProcessIssuer>(fetches_));
     ASSERT_TRUE(client.ok()) << client.error().message();
     client_ = std::move(*client);
     ASSERT_TRUE(client_->Bootstrap(testing::kModel).ok());
+    if (!prefill_) return;
     // The wallet refills at a random instant within a minute of finding itself empty.
     for (int i = 0; i < 120 && client_->tokens() == 0; ++i) {
       ASSERT_TRUE(client_->TickWallet().ok());
@@ -381,6 +391,11 @@ class CallTest : public ::testing::Test {
   std::vector<std::set<Bytes>> candidate_sets_;
   openpcc::testing::OhttpTestGateway gateway_{[this](const auto& r) { return Serve(r); }};
   std::unique_ptr<Client> client_;
+  // Set by derived fixtures before SetUp: extra client config members, and whether SetUp fills
+  // the wallet (through background-style ticks) before the test.
+  boost::json::object config_;
+  bool prefill_ = true;
+  std::shared_ptr<std::atomic<int>> fetches_ = std::make_shared<std::atomic<int>>(0);
 };
 
 TEST_F(CallTest, AnswerStreamsFromAVerifiedCandidate) {
@@ -426,6 +441,107 @@ TEST_F(CallTest, ATruncatedAnswerIsAnErrorAndNotRetried) {
   EXPECT_NE(sink.body.find("hello"), std::string::npos);  // content reached the caller first
   EXPECT_EQ(infer_calls_, 1);
   EXPECT_FALSE(client_->LastVerification().has_value());
+}
+
+// ---- Tokens: a call never fetches; the first use of an empty wallet is fetched, then held ----
+
+// Two tokens per batch, and an empty wallet's refill due at once: exactly the state in which a
+// fetch on the request path would have happened right before the spend.
+class CallWalletTest : public CallTest {
+ protected:
+  CallWalletTest() { config_ = {{"token_batch_size", 2}, {"empty_refill_delay_seconds", 0}}; }
+};
+
+TEST_F(CallWalletTest, CallsNeverFetchTokensEvenWhenARefillIsDue) {
+  ASSERT_EQ(fetches_->load(), 1);  // SetUp's background-style tick
+  ASSERT_EQ(client_->tokens(), 2u);
+  const std::string body = R"({"model":"tiny-llama","stream":true,"messages":[]})";
+  for (int i = 0; i < 2; ++i) {
+    Collect sink;
+    auto report = client_->Chat(body, sink);
+    ASSERT_TRUE(report.ok()) << report.error().message();
+  }
+  EXPECT_EQ(client_->tokens(), 0u);
+  EXPECT_EQ(fetches_->load(), 1);
+  // Empty, with the refill due now: the call still fetches nothing and says why it cannot spend.
+  Collect sink;
+  auto empty = client_->Chat(body, sink);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(empty.error().message().find("wallet: empty, no token to spend."), 0u) << empty.error().message();
+  EXPECT_NE(empty.error().message().find("refills in the background"), std::string::npos) << empty.error().message();
+  EXPECT_EQ(fetches_->load(), 1);
+  EXPECT_EQ(infer_calls_, 2);
+  // The refill was due: the background ticker's next tick performs it.
+  auto added = client_->TickWallet();
+  ASSERT_TRUE(added.ok()) << added.error().message();
+  EXPECT_EQ(*added, 2u);
+  EXPECT_EQ(fetches_->load(), 2);
+}
+
+class FirstUseTest : public CallTest {
+ protected:
+  FirstUseTest() {
+    config_ = {{"token_batch_size", 3}, {"empty_refill_delay_seconds", 5}};
+    prefill_ = false;
+  }
+};
+
+// What `openpcc chat` does with an empty wallet: one fetch, then a random hold within
+// empty_refill_delay during which nothing is spent, then exactly one spend and no other fetch.
+TEST_F(FirstUseTest, AnEmptyWalletIsFilledOnceThenHeldBeforeTheFirstSpend) {
+  ASSERT_EQ(client_->tokens(), 0u);
+  auto first = client_->FillEmptyWallet();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->fetched, 3u);
+  EXPECT_EQ(fetches_->load(), 1);
+  EXPECT_GE(first->hold.count(), 0);
+  EXPECT_LE(first->hold, std::chrono::milliseconds(5000));
+  const std::string body = R"({"model":"tiny-llama","stream":true,"messages":[]})";
+  if (first->hold > std::chrono::milliseconds(0)) {
+    clock_.Advance(first->hold - std::chrono::milliseconds(1));
+    Collect sink;
+    auto held = client_->Chat(body, sink);
+    ASSERT_FALSE(held.ok());
+    EXPECT_EQ(held.error().message(),
+              "wallet: the first batch is held for another 1 ms before its first spend, so that issuance and "
+              "spending do not line up");
+    EXPECT_EQ(infer_calls_, 0);
+    EXPECT_EQ(client_->tokens(), 3u);
+    clock_.Advance(std::chrono::milliseconds(1));
+  }
+  Collect sink;
+  auto spent = client_->Chat(body, sink);
+  ASSERT_TRUE(spent.ok()) << spent.error().message();
+  EXPECT_EQ(infer_calls_, 1);
+  EXPECT_EQ(tokens_seen_.size(), 1u);
+  EXPECT_EQ(client_->tokens(), 2u);
+  // A wallet holding tokens is never filled this way.
+  auto again = client_->FillEmptyWallet();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->fetched, 0u);
+  EXPECT_EQ(again->hold.count(), 0);
+  EXPECT_EQ(fetches_->load(), 1);
+}
+
+// The hold is uniform within empty_refill_delay: over many first uses it is neither fixed nor
+// beyond its bound.
+TEST_F(FirstUseTest, TheHoldIsRandomWithinTheEmptyRefillDelay) {
+  std::set<int64_t> holds;
+  for (int i = 0; i < 8; ++i) {
+    // Each round: fill the empty wallet, wait out the hold, spend all three tokens.
+    auto first = client_->FillEmptyWallet();
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    ASSERT_EQ(first->fetched, 3u);
+    EXPECT_LE(first->hold, std::chrono::milliseconds(5000));
+    holds.insert(first->hold.count());
+    clock_.Advance(first->hold);
+    for (int t = 0; t < 3; ++t) {
+      Collect sink;
+      ASSERT_TRUE(client_->Chat(R"({"model":"tiny-llama","stream":true,"messages":[]})", sink).ok());
+    }
+  }
+  EXPECT_GT(holds.size(), 1u);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // `openpcc issuer` as a real process on loopback, driven over HTTP by net::BlockingClient and by
 // our IssuerClient (tokens/issuer_client.h): authentication (401), quotas (429 + Retry-After),
 // malformed requests (400/415 naming what is wrong), batches (and 413 above --max-batch), key
-// rotation with overlapping validity, state across restarts, and `openpcc issuer admin`.
+// rotation with overlapping validity, state across restarts, `openpcc issuer admin`, and HTTPS
+// with --tls-cert/--tls-key.
 // The issuer's clock is a test clock file, so nothing here depends on the wall clock.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include "openpcc/tokens/spent_store.h"
 #include "support/cli.h"
 #include "support/issuer_process.h"
+#include "support/test_pki.h"
 
 namespace openpcc::tokens {
 namespace {
@@ -389,6 +391,47 @@ TEST_F(IssuerServiceTest, AdminListsAccountsAndKeysButNeverTheKeys) {
       {"issuer", "admin", "create-key", "nobody", "--state-dir", issuer.state_dir().string()});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("no account named 'nobody'"), std::string::npos);
+}
+
+// With --tls-cert/--tls-key the issuer serves HTTPS: a client trusting the test CA gets the
+// directory (whose issuer-request-uri is https) and a token that redeems; one that does not trust
+// it, or speaks plain HTTP to the port, gets nothing.
+TEST_F(IssuerServiceTest, ServesTheDirectoryAndTokensOverTls) {
+  openpcc::testing::TestPki pki = openpcc::testing::MakeTestPki("issuer");
+  openpcc::testing::TestPki other = openpcc::testing::MakeTestPki("issuer-other-ca");
+  IssuerProcess issuer({"--tls-cert", pki.cert_file, "--tls-key", pki.key_file});
+  ASSERT_TRUE(issuer.Start());
+  ASSERT_EQ(issuer.url().rfind("https://127.0.0.1:", 0), 0u) << issuer.url();
+  const std::string key = issuer.CreateAccountWithKey("tls", 10, 10);
+  net::ClientOptions trusting;
+  trusting.ca_file = pki.ca_file;
+  auto client = IssuerClient::Create(issuer.url(), crypto::SecretString(key.c_str()), trusting);
+  ASSERT_TRUE(client.ok()) << client.error().ToString();
+  auto dir = (*client)->FetchDirectory();
+  ASSERT_TRUE(dir.ok()) << dir.error().ToString();
+  EXPECT_EQ(dir->issuer_request_uri, issuer.url() + "/token-request");
+  auto keys = VerificationKeysFromDirectory(*dir).value();
+  auto request = CreateTokenRequest(dir->token_challenge, *keys[0].key).value();
+  auto responses = (*client)->Issue({request.request});
+  ASSERT_TRUE(responses.ok()) << responses.error().ToString();
+  ASSERT_EQ(responses->size(), 1u);
+  ASSERT_TRUE((*responses)[0].has_value());
+  auto token = FinalizeToken(request.pending, *(*responses)[0], *keys[0].key);
+  ASSERT_TRUE(token.ok()) << token.error().ToString();
+  MemorySpentStore spent;
+  Redeemer redeemer(dir->token_challenge, spent);
+  redeemer.SetKeys(keys);
+  EXPECT_TRUE(redeemer.Redeem(token->Encode(), At(issuer.time())).ok());
+
+  net::ClientOptions untrusting;
+  untrusting.ca_file = other.ca_file;
+  auto stranger = IssuerClient::Create(issuer.url(), crypto::SecretString(key.c_str()), untrusting);
+  ASSERT_TRUE(stranger.ok());
+  EXPECT_FALSE((*stranger)->FetchDirectory().ok());
+  const std::string plain = "http://" + issuer.url().substr(8);
+  auto cleartext = http_.client->Fetch(net::ClientRequest("GET", plain + std::string(kIssuerDirectoryPath)), "",
+                                       1 << 16);
+  EXPECT_TRUE(!cleartext.ok() || cleartext->status != 200u);
 }
 
 TEST_F(IssuerServiceTest, RefusesToListenBeyondLoopbackWithoutTls) {

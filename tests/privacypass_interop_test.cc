@@ -4,7 +4,8 @@
 //   tokens_issuer_harness, singly and in a generic batch) and verifies them itself; our redeemer
 //   accepts them.
 // - tokens our client code obtained verify in privacypass-ts; our Authorization and
-//   WWW-Authenticate headers parse there and theirs parse here.
+//   WWW-Authenticate headers parse there and theirs parse here (privacypass-ts's Authorization
+//   header, unquoted and quoted, also redeems here).
 // - blindrsa-ts blinds and finalizes against our BlindSign, and signs what we blinded, in all four
 //   RFC 9474 variants; each side verifies the other's final signatures.
 #include <boost/json.hpp>
@@ -124,6 +125,54 @@ TEST_F(PrivacyPassInteropTest, TokensFromOurClientVerifyInPrivacyPass) {
   const json::array& parsed = r.at("authorization_tokens").as_array();
   ASSERT_EQ(parsed.size(), 4u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(Hex(parsed[i].as_string()), ours[i]);
+}
+
+// privacypass-ts's own Authorization header (AuthorizationHeader.toString(), unquoted by default,
+// and quoted) parses with ParseAuthorization and redeems once.
+TEST_F(PrivacyPassInteropTest, PrivacyPassAuthorizationHeadersParseAndRedeemHere) {
+  std::vector<Bytes> ours;
+  json::array tokens;
+  for (int i = 0; i < 3; ++i) {
+    auto req = CreateTokenRequest(challenge_, key_->public_key());
+    ASSERT_TRUE(req.ok());
+    auto res = IssueTokenResponse(*key_, req->request);
+    ASSERT_TRUE(res.ok());
+    auto token = FinalizeToken(req->pending, *res, key_->public_key());
+    ASSERT_TRUE(token.ok());
+    ours.push_back(token->Encode());
+    tokens.push_back(json::string(HexEncode(ours.back())));
+  }
+  json::array jobs;
+  jobs.push_back({{"op", "format-authorization"}, {"tokens", tokens}});
+  json::value out = RunNodePeer(kPeer, json::object{{"jobs", jobs}});
+  ASSERT_TRUE(out.is_object());
+  const json::object& r = out.at("results").as_array().at(0).as_object();
+  const json::array& headers = r.at("headers").as_array();
+  const json::array& quoted = r.at("quoted").as_array();
+  ASSERT_EQ(headers.size(), 3u);
+  ASSERT_EQ(quoted.size(), 3u);
+
+  MemorySpentStore spent;
+  Redeemer redeemer(challenge_, spent);
+  auto ik = IssuerKey::Make(crypto::BlindRsaPrivateKey::FromPkcs8(key_->ToPkcs8Der()->view()).value(),
+                            {kHarnessNow, kHarnessNow + std::chrono::hours(1),
+                             kHarnessNow + std::chrono::hours(2)});
+  ASSERT_TRUE(ik.ok());
+  redeemer.SetKeys({ik->Verification()});
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string header(headers[i].as_string());
+    EXPECT_EQ(header.rfind("PrivateToken token=", 0), 0u) << header;
+    EXPECT_EQ(header.find('"'), std::string::npos) << "privacypass-ts formats unquoted by default: " << header;
+    auto parsed = ParseAuthorization(header);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().ToString() << "\n" << header;
+    EXPECT_EQ(*parsed, ours[i]);
+    auto parsed_quoted = ParseAuthorization(std::string(quoted[i].as_string()));
+    ASSERT_TRUE(parsed_quoted.ok()) << parsed_quoted.error().ToString();
+    EXPECT_EQ(*parsed_quoted, ours[i]);
+    EXPECT_TRUE(redeemer.RedeemAuthorization(header, kHarnessNow).ok());
+    EXPECT_EQ(redeemer.RedeemAuthorization(std::string(quoted[i].as_string()), kHarnessNow).error().code(),
+              ErrorCode::kReplay);
+  }
 }
 
 TEST_F(PrivacyPassInteropTest, WwwAuthenticateHeadersParseBothWays) {

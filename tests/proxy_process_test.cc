@@ -252,8 +252,7 @@ TEST_F(ProxyProcessTest, AnswersThroughTheConfidentialPath) {
 TEST_F(ProxyProcessTest, ChatAnswersOnceAndFailsOnATruncatedAnswer) {
   const std::vector<std::string> base = {"chat", "--client-config", (dir_.path() / "client.json").string(),
                                          "--testing-start-time",
-                                         std::to_string(client::testing::UnixOf(TestTime() + seconds(60))),
-                                         "--token-wait", "30s"};
+                                         std::to_string(client::testing::UnixOf(TestTime() + seconds(60)))};
   std::vector<std::string> args = base;
   args.insert(args.end(), {"--verbose", "say", "hello"});
   // Beside the running proxy (which holds the wallet), chat uses its own "<wallet>.2".
@@ -263,6 +262,10 @@ TEST_F(ProxyProcessTest, ChatAnswersOnceAndFailsOnATruncatedAnswer) {
   EXPECT_NE(ok.err.find("ok directory signature: "), std::string::npos) << ok.err;
   EXPECT_NE(ok.err.find("ok bundle: node "), std::string::npos) << ok.err;
   EXPECT_NE(ok.err.find("answer authenticated to its final chunk"), std::string::npos) << ok.err;
+  // Its wallet was empty: one batch fetched, then held before the first spend (DESIGN §2.3).
+  EXPECT_NE(ok.err.find("wallet empty: fetched 16 tokens; waiting "), std::string::npos) << ok.err;
+  EXPECT_NE(ok.err.find("s before the first use so issuance and spending do not line up"), std::string::npos)
+      << ok.err;
   cut_ = true;
   args = base;
   args.push_back("hello");
@@ -270,6 +273,7 @@ TEST_F(ProxyProcessTest, ChatAnswersOnceAndFailsOnATruncatedAnswer) {
   EXPECT_EQ(cut.exit_code, 1) << cut.err;
   // What authenticated was shown as it came; the missing final chunk makes it an error.
   EXPECT_NE(cut.err.find("openpcc chat: "), std::string::npos) << cut.err;
+  EXPECT_EQ(cut.err.find("wallet empty"), std::string::npos) << "a wallet with tokens fetches nothing\n" << cut.err;
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "state" / "wallet.2"));
 }
 
@@ -280,7 +284,7 @@ TEST_F(ProxyProcessTest, InteractiveChatEndsAtEofOrExitAndStopsAtATruncatedAnswe
   const std::vector<std::string> args = {"chat", "--client-config", (dir_.path() / "client.json").string(),
                                          "--testing-start-time",
                                          std::to_string(client::testing::UnixOf(TestTime() + seconds(60))),
-                                         "--token-wait", "30s", "--verbose"};
+                                         "--verbose"};
   auto count = [](const std::string& text, std::string_view what) {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;

@@ -152,6 +152,43 @@ TEST_F(RedeemerTest, RefusesInDesignOrderEachForItsOwnReason) {
   EXPECT_EQ(redeemer_->Redeem(good.Encode(), now).error().code(), ErrorCode::kReplay);
 }
 
+// One token with several faults at once is refused for the first in DESIGN §2.3 order, which
+// proves the order itself (each fault alone is above).
+TEST_F(RedeemerTest, ATokenWithSeveralFaultsIsRefusedForTheFirstInDesignOrder) {
+  const Token good = Obtain(1, T0, FixedChallenge())[0];
+  const sys_seconds now = T0 + hours(1);
+  auto refusal = [&](const Token& t, sys_seconds at) {
+    Status s = redeemer_->Redeem(t.Encode(), at);
+    return s.ok() ? std::string("ok") : s.error().message();
+  };
+  Token bad_signature = good;
+  bad_signature.authenticator[7] ^= 1;
+
+  // 1 before 2, 3 and 4: wrong type, unknown key, wrong digest, bad signature.
+  Token all = bad_signature;
+  all.token_type = 0x0001;
+  all.token_key_id[0] ^= 1;
+  all.challenge_digest[0] ^= 1;
+  EXPECT_EQ(refusal(all, now), "tokens: token token_type 0x0001 is not 0x0002");  // at parsing
+  // 2 before 3 and 4: unknown key, wrong digest, bad signature.
+  all.token_type = kTokenTypeBlindRsa;
+  EXPECT_EQ(refusal(all, now), "redeem: token_key_id is not a known token key");
+  // 2 (the window) before 3 and 4.
+  Token late = bad_signature;
+  late.challenge_digest[0] ^= 1;
+  EXPECT_EQ(refusal(late, T0 + hours(20)), "redeem: token key is outside its redemption window");
+  // 3 before 4: a token for another challenge whose signature is also broken.
+  TokenChallenge other{kTokenTypeBlindRsa, "issuer.openpcc.example", {}, "elsewhere"};
+  Token elsewhere = Obtain(1, T0, *other.Encode())[0];
+  elsewhere.authenticator[7] ^= 1;
+  EXPECT_EQ(refusal(elsewhere, now), "redeem: challenge_digest is not the digest of the fixed challenge");
+  // 4 before 5: once the genuine token is spent, a copy with a broken signature is refused on its
+  // signature, not as a replay (a forgery never reaches the store).
+  ASSERT_EQ(refusal(good, now), "ok");
+  EXPECT_EQ(refusal(bad_signature, now), "tokens: token signature does not verify");
+  EXPECT_EQ(refusal(good, now), "redeem: token already spent");
+}
+
 TEST_F(RedeemerTest, SpentEntriesOutliveTheRedemptionWindow) {
   const Token t = Obtain(1, T0, FixedChallenge())[0];
   ASSERT_TRUE(redeemer_->Redeem(t.Encode(), T0 + hours(1)).ok());
@@ -187,14 +224,45 @@ TEST_F(RedeemerTest, IssuerAuthenticatesAndChargesQuota) {
   ASSERT_TRUE(mixed.ok());
   EXPECT_TRUE((*mixed)[0].has_value());
   EXPECT_FALSE((*mixed)[1].has_value());
-  // Hourly quota 50: 4 used so far, a batch of 47 is refused whole, 46 fits.
-  std::vector<TokenRequest> many(47, req->request);
+  // Hourly quota 50: 2 used so far (the requests for another key cost nothing), a batch of 49 is
+  // refused whole, 48 fits.
+  std::vector<TokenRequest> many(49, req->request);
   EXPECT_EQ(issuer.IssueBatch(api_key_, many, T0).error().message(),
             "issuer: hourly quota of 50 tokens would be exceeded");
   many.pop_back();
   EXPECT_TRUE(issuer.IssueBatch(api_key_, many, T0).ok());
   std::vector<TokenRequest> too_big(65, req->request);
   EXPECT_EQ(issuer.IssueBatch(api_key_, too_big, T0).error().code(), ErrorCode::kOutOfRange);
+}
+
+// A request naming a key the issuer does not hold is refused before the quota is charged: the
+// account's whole quota stays available.
+TEST_F(RedeemerTest, IssuerChargesNothingForARequestItRefuses) {
+  const auto pub = keys_.RedeemableKeys(T0).at(0);
+  auto req = CreateTokenRequest(FixedChallenge(), *pub.key);
+  ASSERT_TRUE(req.ok());
+  TokenRequest unknown = req->request;
+  unknown.truncated_token_key_id ^= 1;
+  Issuer issuer(keys_, *accounts_, 64);
+  for (int i = 0; i < 60; ++i) {  // more than the hourly quota of 50
+    EXPECT_EQ(issuer.HandleTokenRequest(api_key_, kTokenRequestMediaType, unknown.Encode(), T0)
+                  .error().message(),
+              "issuer: request names no issuing token key");
+  }
+  std::vector<TokenRequest> unknowns(10, unknown);
+  auto none = issuer.IssueBatch(api_key_, unknowns, T0);
+  ASSERT_TRUE(none.ok());
+  for (const auto& r : *none) EXPECT_FALSE(r.has_value());
+  // A mixed batch is charged for its known requests only: 1 here, so 49 remain.
+  auto mixed = issuer.IssueBatch(api_key_, std::vector<TokenRequest>{unknown, req->request}, T0);
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_FALSE((*mixed)[0].has_value());
+  EXPECT_TRUE((*mixed)[1].has_value());
+  std::vector<TokenRequest> rest(49, req->request);
+  auto full = issuer.IssueBatch(api_key_, rest, T0);
+  ASSERT_TRUE(full.ok()) << full.error().message();
+  EXPECT_EQ(issuer.IssueBatch(api_key_, {&req->request, 1}, T0).error().message(),
+            "issuer: hourly quota of 50 tokens would be exceeded");
 }
 
 }  // namespace

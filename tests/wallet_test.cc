@@ -107,6 +107,27 @@ TEST_F(WalletTest, RefillsAtARandomTimeNeverOnDemand) {
   EXPECT_EQ(wallet->size(), 5u);
 }
 
+// The first-use exception: an empty wallet fetches one batch at once (the client then holds it
+// for a random delay); a wallet holding any usable token never fetches through it.
+TEST_F(WalletTest, FillIfEmptyFetchesOneBatchOnlyWhenEmpty) {
+  auto wallet = OpenWallet(30);
+  EXPECT_EQ(*wallet->FillIfEmpty(T0, keys_, Fetcher()), 4u);
+  EXPECT_EQ(fetches_, 1);
+  EXPECT_EQ(wallet->size(), 4u);
+  EXPECT_EQ(*wallet->FillIfEmpty(T0, keys_, Fetcher()), 0u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(wallet->Take(T0).ok());
+  EXPECT_EQ(*wallet->FillIfEmpty(T0, keys_, Fetcher()), 0u);  // one left: below refill_below, still no fetch
+  EXPECT_EQ(fetches_, 1);
+  ASSERT_TRUE(wallet->Take(T0).ok());
+  EXPECT_EQ(*wallet->FillIfEmpty(T0 + seconds(1), keys_, Fetcher()), 4u);
+  EXPECT_EQ(fetches_, 2);
+  // Tokens whose key is no longer listed do not count: the wallet is empty for them.
+  WalletPolicy unlisted = Policy();
+  unlisted.allowed_keys = {};
+  ASSERT_TRUE(wallet->SetPolicy(unlisted).ok());
+  EXPECT_EQ(wallet->FillIfEmpty(T0 + seconds(2), keys_, Fetcher()).error().code(), ErrorCode::kUnknownKey);
+}
+
 TEST_F(WalletTest, TokensVerifyAndAreSpentOnceAcrossReopen) {
   std::set<Nonce> seen;
   {

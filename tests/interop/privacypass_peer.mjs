@@ -19,6 +19,8 @@
 //      issuer-request-uri. -> { tokens: [hex], self_verified, token_key, challenge }
 //  { op: "verify-tokens", token_key, challenge, tokens: [hex], authorization: [header] }
 //      -> { results: [bool], authorization_tokens: [hex] }   (Origin.verify; header parsing)
+//  { op: "format-authorization", tokens: [hex] }
+//      -> { headers: [new AuthorizationHeader(token).toString()], quoted: [....toString(true)] }
 //  { op: "www-authenticate", header } -> { challenges: [{challenge, token_key, max_age}] }
 //  { op: "format-www-authenticate", challenge, token_key, max_age } -> { header }
 //  { op: "blindrsa-client", variant, public_key_spki (rsaEncryption), msg, issuer: {command} }
@@ -231,6 +233,11 @@ async function run(job) {
       const h = new WWWAuthenticateHeader(TokenChallenge.deserialize(fromHex(job.challenge)),
                                           fromHex(job.token_key), job.max_age);
       return { header: h.toString(true) };
+    }
+    case "format-authorization": {
+      const tokens = job.tokens.map((hex) => Token.deserialize(TOKEN_TYPES.BLIND_RSA, fromHex(hex)));
+      return { headers: tokens.map((t) => new AuthorizationHeader(t).toString()),
+               quoted: tokens.map((t) => new AuthorizationHeader(t).toString(true)) };
     }
     case "blindrsa-client": return blindrsaClient(job);
     case "blindrsa-sign": return blindrsaSign(job);

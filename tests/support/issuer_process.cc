@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -53,7 +54,9 @@ void IssuerProcess::SetTime(int64_t seconds) {
     std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     return ::testing::AssertionFailure() << address.error().ToString() << "\n" << text;
   }
-  url_ = "http://" + address.value();
+  // With --tls-cert among the flags the issuer serves HTTPS on the same loopback address.
+  const bool tls = std::find(flags_.begin(), flags_.end(), "--tls-cert") != flags_.end();
+  url_ = (tls ? "https://" : "http://") + address.value();
   return ::testing::AssertionSuccess();
 }
 

@@ -17,7 +17,7 @@ namespace openpcc::testing {
 
 class IssuerProcess {
  public:
-  // `flags` are added to every start (e.g. rotation settings).
+  // `flags` are added to every start (e.g. rotation settings, --tls-cert/--tls-key).
   explicit IssuerProcess(std::vector<std::string> flags = {}, int64_t start_time = 1'700'000'000);
   ~IssuerProcess();
 
@@ -27,7 +27,7 @@ class IssuerProcess {
   void SetTime(int64_t seconds);
   int64_t time() const { return time_; }
 
-  std::string url() const { return url_; }  // http://127.0.0.1:PORT
+  std::string url() const { return url_; }  // http://127.0.0.1:PORT (https:// with --tls-cert)
   const std::filesystem::path& state_dir() const { return state_dir_; }
   // `openpcc issuer admin ARGS... --state-dir DIR`; stdout, or a test failure.
   std::string Admin(const std::vector<std::string>& args);

@@ -3,7 +3,8 @@
 // truncated (the final sealed chunk did not authenticate). Interactive mode ends at EOF or
 // `/exit`; a truncated answer ends it at once (status 1): the conversation cannot go on from an
 // answer whose end did not authenticate, and a script reading the transcript must not take a cut
-// answer for a whole one.
+// answer for a whole one. Tokens are never fetched for a prompt (see PrepareWallet and
+// client/client.h).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -83,28 +84,22 @@ class TerminalSink final : public client::AnswerSink {
   std::string error_body_;
 };
 
-bool WaitForTokens(client::Client& c, std::chrono::seconds max_wait) {
-  const auto deadline = std::chrono::steady_clock::now() + max_wait;
-  bool told = false;
-  while (true) {
-    auto added = c.TickWallet();
-    if (!added.ok()) {
-      PrintError(kCommand, added.error());
-      return false;
-    }
-    if (c.tokens() > 0) return true;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      PrintError(kCommand, "wallet: no token arrived within --token-wait");
-      return false;
-    }
-    if (!told) {
-      std::fprintf(stderr,
-                   "waiting for tokens (batches are fetched at a random moment, so the issuer cannot "
-                   "link them to your requests)...\n");
-      told = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+// The first use of an empty wallet: fetch one batch now, then hold it for a random delay (uniform
+// in [0, empty_refill_delay]) before the first spend, so that the issuer's fetch at T and the
+// gateway's spend are not T and T+ε. A wallet holding a token fetches nothing here.
+bool PrepareWallet(client::Client& c) {
+  auto first = c.FillEmptyWallet();
+  if (!first.ok()) {
+    PrintError(kCommand, first.error());
+    return false;
   }
+  if (first->fetched == 0) return true;
+  std::fprintf(stderr,
+               "wallet empty: fetched %zu tokens; waiting %.1fs before the first use so issuance and "
+               "spending do not line up\n",
+               first->fetched, static_cast<double>(first->hold.count()) / 1000.0);
+  std::this_thread::sleep_for(first->hold);
+  return true;
 }
 
 }  // namespace
@@ -115,7 +110,6 @@ int RunChat(const Args& args) {
   std::string system_prompt;
   bool verbose = false;
   int64_t max_tokens = 512;
-  std::chrono::milliseconds token_wait{120'000};
   std::vector<std::string> prompt_words;
   int64_t testing_start_time = 0;
   OptionSet options("chat [options] [PROMPT...]",
@@ -123,7 +117,10 @@ int RunChat(const Args& args) {
                     "an interactive conversation, one prompt per line of standard input; Ctrl-D (EOF) or\n"
                     "/exit ends it. Answers stream as each sealed chunk authenticates; a truncated answer\n"
                     "is an error (exit status 1) and ends an interactive conversation at once. Any other\n"
-                    "failed answer is reported and the conversation goes on, exiting 1 at its end.");
+                    "failed answer is reported and the conversation goes on, exiting 1 at its end.\n"
+                    "Tokens: a prompt never fetches one. An empty wallet gets one batch at the start,\n"
+                    "held for a random delay (up to the config's empty_refill_delay_seconds) before its\n"
+                    "first use; an interactive conversation refills in the background.");
   options.AddString("client-config", &config_path,
                     "The client configuration (default $OPENPCC_CLIENT_CONFIG, else "
                     "~/.config/openpcc/client.json, else the one a running `openpcc up` wrote).",
@@ -132,7 +129,6 @@ int RunChat(const Args& args) {
   options.AddString("system", &system_prompt, "A system message to start the conversation with.", "TEXT");
   options.AddBool("verbose", &verbose, "Print each verification step (stderr) as it happens.");
   options.AddInt("max-tokens", &max_tokens, "The answer's token limit.", 1, 1 << 20);
-  options.AddDuration("token-wait", &token_wait, "How long to wait for the wallet's first tokens.");
   options.AddInt("testing-start-time", &testing_start_time,
                  "TEST ONLY: the clock starts at these seconds since the epoch (0: the system clock).", 0,
                  INT64_MAX);
@@ -172,11 +168,12 @@ int RunChat(const Args& args) {
     return kExitFailure;
   }
 
+  if (!PrepareWallet(c)) return kExitFailure;
+
   json::array messages;
   if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
   enum class Outcome { kAnswered, kFailed, kTruncated };
   auto ask = [&](const std::string& prompt) -> Outcome {
-    if (!WaitForTokens(c, std::chrono::duration_cast<std::chrono::seconds>(token_wait))) return Outcome::kFailed;
     messages.push_back(json::object{{"role", "user"}, {"content", prompt}});
     json::object body{{"model", model}, {"messages", messages}, {"stream", true}, {"max_tokens", max_tokens}};
     TerminalSink sink(verbose);
@@ -207,6 +204,9 @@ int RunChat(const Args& args) {
     for (const std::string& w : prompt_words) prompt += (prompt.empty() ? "" : " ") + w;
     return ask(prompt) == Outcome::kAnswered ? kExitOk : kExitFailure;
   }
+  // Interactive: refills in the background at the wallet's random instants, never on a prompt's
+  // path (a one-shot chat with tokens fetches nothing at all).
+  WalletTicker ticker(c, kCommand);
   bool all_ok = true;
   std::string line;
   while (true) {

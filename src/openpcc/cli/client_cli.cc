@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "openpcc/cli/tlog_cli.h"
+#include "openpcc/util/log.h"
 #include "openpcc/wire/jcs.h"
 
 namespace openpcc::cli {
@@ -45,6 +46,32 @@ Result<std::string> FirstModel(std::string_view models_json) {
     }
   }
   return Error(ErrorCode::kFailedPrecondition, "models: the gateway lists no model");
+}
+
+WalletTicker::WalletTicker(client::Client& c, std::string_view command, std::chrono::milliseconds period)
+    : client_(c), command_(command), period_(period), thread_([this] { Run(); }) {}
+
+WalletTicker::~WalletTicker() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void WalletTicker::Run() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
+    lock.unlock();
+    auto added = client_.TickWallet();
+    if (!added.ok()) {
+      LogWarning(command_, "token refill failed", {{"error", added.error().message()}});
+    } else if (*added > 0) {
+      LogInfo(command_, "tokens added", {{"count", std::to_string(*added)}});
+    }
+    lock.lock();
+  }
 }
 
 }  // namespace openpcc::cli

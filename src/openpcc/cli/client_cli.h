@@ -1,16 +1,20 @@
 // cli/client_cli.h — what `openpcc proxy` and `openpcc chat` share: where the client configuration
-// lives by default, opening a Client from it, and picking a model from the gateway's list.
+// lives by default, opening a Client from it, picking a model from the gateway's list, and the
+// wallet's background ticker.
 //
 // Default configuration: $OPENPCC_CLIENT_CONFIG, else $XDG_CONFIG_HOME/openpcc/client.json, else
 // ~/.config/openpcc/client.json (client/client.h documents the file).
 //
-// Thread safety: plain functions.
+// Thread safety: plain functions; WalletTicker owns one thread, joined by its destructor.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "openpcc/client/client.h"
 #include "openpcc/util/clock.h"
@@ -40,5 +44,27 @@ class OffsetClock final : public Clock {
 Result<std::unique_ptr<client::Client>> OpenClient(const std::string& config_path, const Clock& clock);
 // The first model id of an OpenAI model list (GET /v1/models).
 Result<std::string> FirstModel(std::string_view models_json);
+
+// Runs `Client::TickWallet` every `period` on its own thread while it lives, so that refills happen
+// in the background at the wallet's random instants and never on a request's path (interactive
+// `openpcc chat`; the proxy's warmer does the same). Failures are logged, never fatal.
+class WalletTicker {
+ public:
+  WalletTicker(client::Client& c, std::string_view command,
+               std::chrono::milliseconds period = std::chrono::seconds(2));
+  ~WalletTicker();
+  WalletTicker(const WalletTicker&) = delete;
+  WalletTicker& operator=(const WalletTicker&) = delete;
+
+ private:
+  void Run();
+  client::Client& client_;
+  const std::string command_;
+  const std::chrono::milliseconds period_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace openpcc::cli

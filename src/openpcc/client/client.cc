@@ -440,23 +440,56 @@ Result<TrustedDirectory> Client::Bootstrap(std::string_view model, const TrustOb
   return trusted;
 }
 
-Result<size_t> Client::TickWallet() {
-  std::vector<tokens::TokenVerificationKey> keys;
-  {
-    std::lock_guard lock(mu_);
-    if (allowed_keys_.empty()) return size_t{0};  // no directory yet: no logged token keys
-    if (issuer_keys_.empty()) {
-      // The issuer's keys, restricted to the logged ones; fetched lazily so that bootstrap does not
-      // depend on the issuer being reachable.
-      auto fetched = issuer_->Keys(allowed_keys_);
-      if (!fetched.ok()) return Staged("wallet: issuer keys", fetched.error());
-      issuer_keys_ = std::move(*fetched);
-    }
-    keys = issuer_keys_;
+Result<std::vector<tokens::TokenVerificationKey>> Client::IssuerKeys() {
+  std::lock_guard lock(mu_);
+  if (allowed_keys_.empty()) return std::vector<tokens::TokenVerificationKey>{};  // no directory yet
+  if (issuer_keys_.empty()) {
+    // The issuer's keys, restricted to the logged ones; fetched lazily so that bootstrap does not
+    // depend on the issuer being reachable.
+    auto fetched = issuer_->Keys(allowed_keys_);
+    if (!fetched.ok()) return Staged("wallet: issuer keys", fetched.error());
+    issuer_keys_ = std::move(*fetched);
   }
+  return issuer_keys_;
+}
+
+Result<size_t> Client::TickWallet() {
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<tokens::TokenVerificationKey> keys, IssuerKeys());
+  if (keys.empty()) return size_t{0};  // no directory yet: no logged token keys
   auto added = wallet_->Tick(Now(), keys, issuer_->Fetcher());
   if (!added.ok()) return Staged("wallet", added.error());
   return added;
+}
+
+Result<FirstBatch> Client::FillEmptyWallet() {
+  OPENPCC_ASSIGN_OR_RETURN(std::vector<tokens::TokenVerificationKey> keys, IssuerKeys());
+  if (keys.empty()) {
+    return Error(ErrorCode::kFailedPrecondition, "wallet: no logged token key yet (bootstrap first)");
+  }
+  auto added = wallet_->FillIfEmpty(Now(), keys, issuer_->Fetcher());
+  if (!added.ok()) return Staged("wallet", added.error());
+  FirstBatch first;
+  first.fetched = *added;
+  if (first.fetched == 0) return first;
+  const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(config_.empty_refill_delay);
+  first.hold = std::chrono::milliseconds(
+      static_cast<int64_t>(crypto::RandomUniform(static_cast<uint64_t>(bound.count()) + 1)));
+  std::lock_guard lock(mu_);
+  spend_not_before_ = clock_.Now() + first.hold;
+  return first;
+}
+
+Status Client::CheckHold() const {
+  SysTime not_before;
+  {
+    std::lock_guard lock(mu_);
+    not_before = spend_not_before_;
+  }
+  const SysTime now = clock_.Now();
+  if (now >= not_before) return OkStatus();
+  return Error(ErrorCode::kFailedPrecondition,
+               "wallet: the first batch is held for another " + std::to_string((not_before - now).count()) +
+                   " ms before its first spend, so that issuance and spending do not line up");
 }
 
 size_t Client::tokens() const { return wallet_->size(); }
@@ -484,14 +517,23 @@ Result<VerificationReport> Client::Call(const EngineRequest& request, AnswerSink
     const Stopwatch sealing;
     OPENPCC_ASSIGN_OR_RETURN(SealedCall call, SealedCall::Create(candidates, request, now));
     timing.seal = sealing.Elapsed();
+    // Never a fetch here: a token fetched on the request path would line issuance up with this
+    // spend. Refills run in the background (TickWallet) at the wallet's random instants.
+    OPENPCC_RETURN_IF_ERROR(CheckHold());
     const Stopwatch taking;
-    (void)TickWallet();
     Result<tokens::Token> token = wallet_->Take(now);
     timing.wallet = taking.Elapsed();
     if (!token.ok()) {
+      if (token.error().code() != ErrorCode::kFailedPrecondition) return Staged("wallet", token.error());
       std::string when;
-      if (auto at = wallet_->scheduled_refill()) when = "; next refill in " + std::to_string((*at - now).count()) + " s";
-      return Error(token.error().code(), "wallet: " + token.error().message() + when);
+      if (auto at = wallet_->scheduled_refill()) {
+        when = "; the next refill is due in " + std::to_string(std::max<int64_t>((*at - now).count(), 0)) + " s";
+      }
+      return Error(ErrorCode::kFailedPrecondition,
+                   "wallet: empty, no token to spend. A request never fetches tokens (issuance would "
+                   "line up with spending); the wallet refills in the background at random times "
+                   "while `openpcc proxy` or an interactive `openpcc chat` runs, and `openpcc chat` "
+                   "fetches a first batch when it starts with an empty wallet" + when);
     }
     SealedResponseSink* sealed = nullptr;
     auto report_for = [&]() -> Result<VerificationReport> {

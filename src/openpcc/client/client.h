@@ -17,7 +17,9 @@
 //     "wallet": "state/wallet",                      optional; default state_dir/wallet. One process
 //                                                    holds it (flock of "<wallet>.lock"); a second
 //                                                    one (chat beside the proxy) uses "<wallet>.2"
-//     "empty_refill_delay_seconds": 60,              optional; an empty wallet's refill delay
+//     "empty_refill_delay_seconds": 60,              optional; an empty wallet's random refill
+//                                                    delay bound, and the bound of a first
+//                                                    batch's random hold (FillEmptyWallet)
 //     "directory_refresh_seconds": 300,              optional; how long a verified directory is reused
 //     "token_batch_size": 16 }                       optional; tokens per issuance batch [1, 1024]
 //
@@ -32,6 +34,11 @@
 //   3. client/trust.h accepts the directory (every check named); the config in use must be listed;
 //   4. the wallet's policy becomes the directory's token keys and challenge (the issuer's matching
 //      keys are fetched when the wallet next refills, so bootstrap does not need the issuer).
+// Tokens: a call only spends one from the wallet and never fetches (a fetch on the request path
+// would line issuance up with the spend, DESIGN §2.3); with an empty wallet it fails and says so.
+// Refills happen only in TickWallet, which a background ticker calls (the proxy every ~2 s,
+// interactive chat likewise) and which fetches at the wallet's random instants. The unavoidable
+// first use of an empty wallet is FillEmptyWallet: one batch now, then a random hold.
 // A call: min(K, N) candidates picked with the CSPRNG, the request sealed to them, a token spent,
 // the answer streamed and opened (client/sealed_call.h). A failed call whose answer had not started
 // is retried once, re-sealed to the same candidates with a new token (DESIGN §2.5); once content
@@ -84,12 +91,19 @@ struct ClientConfig {
   static Result<ClientConfig> Load(const std::filesystem::path& file);
 };
 
+// What FillEmptyWallet did: tokens fetched (0: the wallet was not empty) and how long they are
+// held before the first spend.
+struct FirstBatch {
+  size_t fetched = 0;
+  std::chrono::milliseconds hold{0};
+};
+
 // Where one call's time went on the client (util/stopwatch.h; the proxy logs it per call and
 // bench/e2e reports it). Durations only.
 struct CallTiming {
   std::chrono::microseconds bootstrap{0};  // keys, directory and trust; a cache lookup in steady state
   std::chrono::microseconds seal{0};       // end-to-end sealing to the candidates + OHTTP encapsulation
-  std::chrono::microseconds wallet{0};     // the refill check and taking a token (a durable file update)
+  std::chrono::microseconds wallet{0};     // taking a token (a durable file update when the reserve is empty)
   std::chrono::microseconds open{0};       // OHTTP and sealed-response opening of every chunk
   std::chrono::microseconds first_byte{0};  // from the call's start to the engine's head (the first
                                             // authenticated answer bytes; streamed, before the first token)
@@ -173,8 +187,14 @@ class Client final : public InferenceClient {
   Result<std::string> Models() override;
   std::optional<VerificationReport> LastVerification() const override;
 
-  // Runs the wallet's scheduled refill if due (tokens/wallet.h); returns the tokens added.
+  // Runs the wallet's scheduled refill if due (tokens/wallet.h); returns the tokens added. Called
+  // only from a background ticker (the proxy's, interactive chat's), never on a request's path.
   Result<size_t> TickWallet();
+  // The first use of an empty wallet (one-shot or interactive chat starting with no token): fetches
+  // one batch now and holds it for a uniformly random delay in [0, empty_refill_delay]; calls
+  // refuse to spend until it has passed, so that no spend follows its issuance by milliseconds.
+  // With a usable token in the wallet it fetches nothing ({0, 0}). Needs a bootstrapped directory.
+  Result<FirstBatch> FillEmptyWallet();
   size_t tokens() const;
   std::optional<std::chrono::sys_seconds> scheduled_refill() const;
 
@@ -189,6 +209,10 @@ class Client final : public InferenceClient {
   // inclusion proof computed from the entries read (see Bootstrap).
   Status RebaseOnCurrentCheckpoint(const wire::KeyConfig& gateway, directory::DirectoryResponse& response);
   Result<wire::KeyConfig> GatewayConfig();
+  // The issuer's current keys among the logged ones ({} before a directory is known).
+  Result<std::vector<tokens::TokenVerificationKey>> IssuerKeys();
+  // kFailedPrecondition while a first batch is held (FillEmptyWallet).
+  Status CheckHold() const;
 
   ClientConfig config_;
   const Clock& clock_;
@@ -212,6 +236,7 @@ class Client final : public InferenceClient {
   std::map<std::string, Cached, std::less<>> directories_;
   std::vector<tokens::TokenKeyId> allowed_keys_;  // the directory's token keys
   std::vector<tokens::TokenVerificationKey> issuer_keys_;
+  SysTime spend_not_before_{};  // the end of a first batch's hold (FillEmptyWallet)
 
   mutable std::mutex last_mu_;  // separate: the proxy reads it on an I/O thread, never behind a bootstrap
   std::optional<VerificationReport> last_;

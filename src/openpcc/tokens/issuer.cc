@@ -1,17 +1,27 @@
 #include "openpcc/tokens/issuer.h"
 
+#include <memory>
+
 #include "openpcc/tokens/issuance.h"
 #include "openpcc/tokens/issuer_directory.h"
 
 namespace openpcc::tokens {
 
+namespace {
+
+std::optional<TokenResponse> SignWith(const IssuerKey& key, const TokenRequest& request) {
+  auto response = IssueTokenResponse(*key.key, request);
+  if (!response.ok()) return std::nullopt;  // a blinded message not below n: refuse that one
+  return std::move(response).value();
+}
+
+}  // namespace
+
 std::optional<TokenResponse> Issuer::SignOne(const TokenRequest& request,
                                              std::chrono::sys_seconds now) const {
   std::shared_ptr<const IssuerKey> key = keys_.ForIssuance(request.truncated_token_key_id, now);
   if (!key) return std::nullopt;
-  auto response = IssueTokenResponse(*key->key, request);
-  if (!response.ok()) return std::nullopt;  // a blinded message not below n: refuse that one
-  return std::move(response).value();
+  return SignWith(*key, request);
 }
 
 Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatch(
@@ -28,11 +38,21 @@ Result<std::vector<std::optional<TokenResponse>>> Issuer::IssueBatchFor(
     return Error(ErrorCode::kOutOfRange, "issuer: batch of " + std::to_string(requests.size()) +
                                              " requests exceeds " + std::to_string(max_batch_));
   }
-  OPENPCC_RETURN_IF_ERROR(
-      accounts_.ConsumeQuota(account, static_cast<uint32_t>(requests.size()), now));
+  // Keys first: a request naming no issuing key is refused without charging the account. The keys
+  // found here are the ones signed with, so a rotation in between cannot change what was charged.
+  std::vector<std::shared_ptr<const IssuerKey>> keys;
+  keys.reserve(requests.size());
+  uint32_t known = 0;
+  for (const TokenRequest& r : requests) {
+    keys.push_back(keys_.ForIssuance(r.truncated_token_key_id, now));
+    if (keys.back()) ++known;
+  }
+  if (known > 0) OPENPCC_RETURN_IF_ERROR(accounts_.ConsumeQuota(account, known, now));
   std::vector<std::optional<TokenResponse>> out;
   out.reserve(requests.size());
-  for (const TokenRequest& r : requests) out.push_back(SignOne(r, now));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    out.push_back(keys[i] ? SignWith(*keys[i], requests[i]) : std::nullopt);
+  }
   return out;
 }
 

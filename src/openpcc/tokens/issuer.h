@@ -1,5 +1,6 @@
 // tokens/issuer.h — the issuer's request handling, independent of HTTP: authenticate the account's
-// API key, charge its quota, and blind-sign each TokenRequest with the key it names.
+// API key, find the key each TokenRequest names, charge the quota for those it can sign, and
+// blind-sign them (a refused request costs the account nothing).
 //
 // `openpcc issuer` (services/) maps POST /token-request onto HandleTokenRequest: the Bearer API key,
 // the request's media type and body in; the response's media type and body (or an error whose code
@@ -33,8 +34,9 @@ class Issuer {
   Issuer(const TokenKeySet& keys, AccountStore& accounts, size_t max_batch = 256)
       : keys_(keys), accounts_(accounts), max_batch_(max_batch) {}
 
-  // Authenticates, checks the batch size, charges the quota for every request in the batch, then
-  // signs each; a request naming no issuing key gets an absent response (std::nullopt).
+  // Authenticates, checks the batch size, looks up the key each request names, charges the quota
+  // for every request naming an issuing key, then signs those; a request naming no issuing key gets
+  // an absent response (std::nullopt) and is not charged.
   Result<std::vector<std::optional<TokenResponse>>> IssueBatch(
       std::string_view api_key, std::span<const TokenRequest> requests,
       std::chrono::sys_seconds now);

@@ -210,7 +210,21 @@ Result<size_t> Wallet::Tick(std::chrono::sys_seconds now,
     refill_at_ = now + std::chrono::seconds(static_cast<int64_t>(delay));
   }
   if (now < *refill_at_) return size_t{0};
+  return FetchBatch(now, keys, fetch);
+}
 
+Result<size_t> Wallet::FillIfEmpty(std::chrono::sys_seconds now,
+                                   const std::vector<TokenVerificationKey>& keys,
+                                   const TokenFetcher& fetch) {
+  std::lock_guard lock(mu_);
+  if (Prune(now)) OPENPCC_RETURN_IF_ERROR(Persist());
+  if (!entries_.empty() || !reserve_.empty()) return size_t{0};
+  return FetchBatch(now, keys, fetch);
+}
+
+Result<size_t> Wallet::FetchBatch(std::chrono::sys_seconds now,
+                                  const std::vector<TokenVerificationKey>& keys,
+                                  const TokenFetcher& fetch) {
   // The newest allowed key that is redeemable now.
   const TokenVerificationKey* key = nullptr;
   for (const TokenVerificationKey& k : keys) {

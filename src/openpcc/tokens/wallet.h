@@ -3,9 +3,11 @@
 // Fetching: fixed-size batches, never on demand. When the wallet holds fewer than `refill_below`
 // usable tokens, a refill is scheduled at a uniformly random instant within `max_refill_delay`
 // (within `empty_refill_delay` if the wallet is empty); Tick() performs it once that instant has
-// passed. Spending therefore does not line up with issuance in time, which is what keeps the
-// issuer from linking the two. The randomness, the clock and the fetch (the HTTP call to the
-// issuer, through the relay) are injected.
+// passed; nothing else fetches, and Take() never does. Spending therefore does not line up with
+// issuance in time, which is what keeps the issuer from linking the two. The one exception is an
+// empty wallet at a client's first use (FillIfEmpty), which the client holds for a random delay
+// before spending. The randomness, the clock and the fetch (the HTTP call to the issuer) are
+// injected.
 //
 // Keys: the wallet blinds only to token keys its policy lists (the logged directory), and drops
 // tokens whose key the policy no longer lists or whose redemption window has closed.
@@ -17,8 +19,8 @@
 // path, tokens leave the file `reserve` at a time into an in-memory reserve: Take() serves from the
 // reserve without I/O and moves the next tokens out of the file only when it is empty; Tick() tops
 // the reserve up ahead of need. Closing the wallet (its destructor) writes the reserve back to
-// the file; a crash loses it (at most `reserve` tokens), the safe direction. The file holds unblinded tokens: they are bearer credentials and stay on the user's
-// machine.
+// the file; a crash loses it (at most `reserve` tokens), the safe direction. The file holds
+// unblinded tokens: they are bearer credentials and stay on the user's machine.
 //
 // Thread safety: internally synchronised; the fetch callback runs with the wallet locked.
 #pragma once
@@ -69,6 +71,14 @@ class Wallet {
   Result<size_t> Tick(std::chrono::sys_seconds now, const std::vector<TokenVerificationKey>& keys,
                       const TokenFetcher& fetch);
 
+  // The one exception to "never on demand", for a client's first use: if the wallet holds no
+  // usable token, fetches one batch now, whatever the schedule; otherwise does nothing and returns
+  // 0. The caller must not spend right after it (client/client.h holds the batch for a random
+  // delay first), or the issuer could line the fetch up with the spend.
+  Result<size_t> FillIfEmpty(std::chrono::sys_seconds now,
+                             const std::vector<TokenVerificationKey>& keys,
+                             const TokenFetcher& fetch);
+
   // Returns the oldest usable token of the reserve, first refilling the reserve from the file
   // (durably) if it is empty. kFailedPrecondition when none is left (the caller waits for a
   // scheduled refill; there is no on-demand fetch).
@@ -87,6 +97,9 @@ class Wallet {
   Wallet(std::string path, WalletPolicy policy, RandomSource random)
       : path_(std::move(path)), policy_(std::move(policy)), random_(std::move(random)) {}
   Status Load();
+  // Blinds a batch to the newest listed key, fetches and finalizes it, and persists (locked).
+  Result<size_t> FetchBatch(std::chrono::sys_seconds now, const std::vector<TokenVerificationKey>& keys,
+                            const TokenFetcher& fetch);
   Status Persist() const;
   bool Usable(const Entry& e, std::chrono::sys_seconds now) const;
   // Drops unusable entries of the file; returns whether anything changed. The reserve is pruned
