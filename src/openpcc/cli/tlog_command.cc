@@ -261,21 +261,31 @@ int Monitor(const Args& args) {
 
   while (true) {
     const auto now = SystemClock::Instance().NowSeconds();
-    auto note = (*client)->FetchCheckpoint();
-    if (!note.ok()) return fail(note.error(), kExitFailure);
-    auto offered = tlog::VerifyCheckpoint(policy.value(), note.value());
-    if (!offered.ok()) return fail(offered.error(), kExitFailure);
-    auto latest = store.Latest(policy.value());
-    if (!latest.ok()) return fail(latest.error(), kExitFailure);
-    const uint64_t old_size = latest.value() ? latest.value()->checkpoint.size : 0;
-    const uint64_t new_size = offered->checkpoint.size;
-    std::vector<tlog::Hash> proof;
-    if (old_size > 0 && old_size < new_size) {
-      auto built = (*client)->ConsistencyProof(old_size, new_size);
-      if (!built.ok()) return fail(built.error(), kExitFailure);
-      proof = std::move(built).value();
+    // The stored size is read before the checkpoint is fetched (so a smaller one is a rollback),
+    // and the proof is built from it. Another process sharing --state (a proxy, a second monitor)
+    // may store a newer checkpoint meanwhile: the store then answers "stored checkpoint changed"
+    // and the round is fetched again.
+    uint64_t old_size = 0;
+    uint64_t new_size = 0;
+    Result<tlog::VerifiedCheckpoint> updated = Error(ErrorCode::kInternal, "not fetched");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto latest = store.Latest(policy.value());
+      if (!latest.ok()) return fail(latest.error(), kExitFailure);
+      old_size = latest.value() ? latest.value()->checkpoint.size : 0;
+      auto note = (*client)->FetchCheckpoint();
+      if (!note.ok()) return fail(note.error(), kExitFailure);
+      auto offered = tlog::VerifyCheckpoint(policy.value(), note.value());
+      if (!offered.ok()) return fail(offered.error(), kExitFailure);
+      new_size = offered->checkpoint.size;
+      std::vector<tlog::Hash> proof;
+      if (old_size > 0 && old_size < new_size) {
+        auto built = (*client)->ConsistencyProof(old_size, new_size);
+        if (!built.ok()) return fail(built.error(), kExitFailure);
+        proof = std::move(built).value();
+      }
+      updated = store.Update(policy.value(), note.value(), old_size, proof, now);
+      if (updated.ok() || !tlog::IsStoredCheckpointChanged(updated.error())) break;
     }
-    auto updated = store.Update(policy.value(), note.value(), proof, now);
     if (!updated.ok()) return fail(updated.error(), kExitFailure);
     if (new_size > old_size) {
       std::printf("checkpoint size=%llu root=%s quorum=%zu\n", static_cast<unsigned long long>(new_size),
