@@ -208,6 +208,16 @@ TEST_F(TlogServiceTest, ServesTheLastCosignedCheckpointUntilTheQuorumCosignsTheN
   EXPECT_EQ(monitor.out.find("entry 1 "), std::string::npos) << monitor.out;  // not served yet
 }
 
+TEST_F(TlogServiceTest, ASecondWitnessOnTheSameStateDirectoryRefusesToStart) {
+  StartWitness(1);
+  const auto state = dir_.path() / "witness-1-state";
+  auto second = RunCli({"witness", "--key", (keys_ / "witness-2.key").string(), "--log", (keys_ / "log.vkey").string(),
+                        "--dir", state.string(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(second.exit_code, 1) << second.out;
+  EXPECT_NE(second.err.find("state directory " + state.string() + " is in use by another witness"), std::string::npos)
+      << second.err;
+}
+
 TEST_F(TlogServiceTest, CosignaturesRefreshWithoutGrowth) {
   StartAll();
   ASSERT_EQ(Publish("1.0.0").exit_code, 0);
