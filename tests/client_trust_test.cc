@@ -53,6 +53,8 @@ class TrustTest : public ::testing::Test {
     in.model = model;
     in.ohttp_in_use = &in_use_;
     in.index = &index;
+    auto persisted = trust.store().Latest(Policy().log());
+    in.persisted_size = persisted.ok() && persisted->has_value() ? (*persisted)->checkpoint.size : 0;
     in.consistency_proof = proof;
     in.now = now;
     in.observer = &observer_;

@@ -149,13 +149,84 @@ TEST(LogStoreTest, CollectsWitnessCosignaturesForTheCurrentCheckpoint) {
   auto note = *ParseNote((*store)->CheckpointNote());
   ASSERT_EQ(note.signatures.size(), 3u);
   EXPECT_EQ(*w1.verifier().Verify(note.text, note.signatures[1]), 200u);
-  // Cosignatures survive a restart; a new checkpoint starts without them.
+  // Cosignatures survive a restart; a new checkpoint starts without them (and is not served until
+  // cosigned: see the next test).
   const std::string served = (*store)->CheckpointNote();
   store->reset();
   store = LogStore::Open(options, LogSigner());
   EXPECT_EQ((*store)->CheckpointNote(), served);
   ASSERT_TRUE((*store)->Append(Batch(3, 1)).ok());
-  EXPECT_EQ(ParseNote((*store)->CheckpointNote())->signatures.size(), 1u);
+  EXPECT_EQ(ParseNote((*store)->LatestCheckpointNote())->signatures.size(), 1u);
+  EXPECT_EQ((*store)->CheckpointNote(), served);
+}
+
+// Between an append and the witnesses' answers the log has a checkpoint nobody cosigned yet; it
+// keeps serving the last one the quorum cosigned (whose tiles are prefixes of the current ones),
+// and serves the new one once the quorum cosigned it. Before this, GET /checkpoint served the new
+// checkpoint without cosignatures and every client fetching it then failed.
+TEST(LogStoreTest, ServesTheLastCosignedCheckpointUntilTheNewOneHasTheQuorum) {
+  TempDir dir;
+  std::vector<Cosigner> w;
+  for (int i = 1; i <= 3; ++i) w.push_back(std::move(Cosigner::Create("witness.test/w" + std::to_string(i), FixedKey(static_cast<uint8_t>(20 + i)))).value());
+  auto options = Options(dir.path());
+  for (const auto& c : w) options.witnesses.push_back(c.verifier());
+  options.witness_quorum = 2;
+  auto store = LogStore::Open(options, LogSigner());
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  auto cosign = [&](int i, uint64_t time) {
+    const std::string text = FormatCheckpointText((*store)->checkpoint());
+    return (*store)->AddCosignatures(FormatSignatureLine(*w[static_cast<size_t>(i - 1)].Cosign(text, time)));
+  };
+  auto served = [&] { return ParseCheckpointText(ParseNote((*store)->CheckpointNote())->text).value(); };
+  auto lines = [&] { return ParseNote((*store)->CheckpointNote())->signatures.size(); };
+
+  // Nothing cosigned yet: the newest is served.
+  auto first = (*store)->Append(Batch(0, 3));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*store)->CheckpointNote(), first->checkpoint_note);
+  ASSERT_TRUE(cosign(1, 100).ok());
+  EXPECT_EQ(served().size, 3u);
+  ASSERT_TRUE(cosign(2, 100).ok());
+  const std::string cosigned3 = (*store)->CheckpointNote();
+  EXPECT_EQ(lines(), 3u);
+
+  // After an append, before the witnesses answered: still size 3, with its cosignatures.
+  auto second = (*store)->Append(Batch(3, 2));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->tree_size, 5u);
+  EXPECT_EQ(ParseCheckpointText(ParseNote(second->checkpoint_note)->text)->size, 5u);  // the appender's
+  EXPECT_EQ((*store)->CheckpointNote(), cosigned3);
+  EXPECT_EQ(AsChars(*(*store)->ReadPath("checkpoint")), cosigned3);
+  EXPECT_EQ(ParseCheckpointText(ParseNote((*store)->LatestCheckpointNote())->text)->size, 5u);  // the witnesses'
+  // The served tree's tiles are still there: its root from the prefix tile, its entries.
+  const Bytes tile = *(*store)->ReadPath("tile/0/000.p/3");
+  std::vector<Hash> hashes;
+  for (size_t i = 0; i < 3; ++i) hashes.push_back(*HashFromBytes(ByteView(tile).subspan(i * kHashLength, kHashLength), "tile hash"));
+  EXPECT_EQ(RootFromLeafHashes(hashes), served().root);
+  EXPECT_EQ(*ParseEntryBundle(*(*store)->ReadPath("tile/entries/000.p/3"), 3), Batch(0, 3));
+
+  // One witness is not the quorum; a restart changes nothing.
+  ASSERT_TRUE(cosign(3, 200).ok());
+  EXPECT_EQ((*store)->CheckpointNote(), cosigned3);
+  store->reset();
+  store = LogStore::Open(options, LogSigner());
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  EXPECT_EQ((*store)->CheckpointNote(), cosigned3);
+  EXPECT_EQ(ParseNote((*store)->LatestCheckpointNote())->signatures.size(), 2u);
+
+  // The second cosignature: size 5 is served, and later cosignatures are served with it.
+  ASSERT_TRUE(cosign(1, 200).ok());
+  EXPECT_EQ(served().size, 5u);
+  EXPECT_EQ(lines(), 3u);
+  ASSERT_TRUE(cosign(2, 300).ok());
+  EXPECT_EQ(lines(), 4u);
+  auto note = *ParseNote((*store)->CheckpointNote());
+  EXPECT_EQ(*w[1].verifier().Verify(note.text, note.signatures[3]), 300u);
+
+  // A quorum larger than the witnesses is refused.
+  store->reset();
+  options.witness_quorum = 4;
+  EXPECT_EQ(LogStore::Open(options, LogSigner()).error().message(), "log: witness quorum 4 is not in 1..3");
 }
 
 // The child appends batches and reports each acknowledged checkpoint on a pipe; it is killed at

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -26,29 +27,35 @@ class TlogServiceTest : public ::testing::Test {
     for (int i = 1; i <= 3; ++i) GenerateKey(keys_, "witness", "witness-" + std::to_string(i));
   }
 
-  // Starts witness i (1-based) on its state directory.
-  void StartWitness(int i) {
+  // Starts a witness with key i (1-based) on its own state directory ("<prefix>witness-i-state").
+  Result<Service> StartWitnessProcess(int i, const std::string& prefix) {
     const std::string name = "witness-" + std::to_string(i);
-    auto w = StartService(dir_.path(), name,
-                          {"witness", "--key", (keys_ / (name + ".key")).string(), "--log", (keys_ / "log.vkey").string(),
-                           "--dir", (dir_.path() / (name + "-state")).string()});
+    return StartService(dir_.path(), prefix + name,
+                        {"witness", "--key", (keys_ / (name + ".key")).string(), "--log", (keys_ / "log.vkey").string(),
+                         "--dir", (dir_.path() / (prefix + name + "-state")).string()});
+  }
+  void StartWitness(int i) {
+    auto w = StartWitnessProcess(i, "");
     ASSERT_TRUE(w.ok()) << w.error().ToString();
     witnesses_[i - 1] = std::make_unique<Service>(std::move(w).value());
   }
 
-  Result<Service> StartLog(const std::string& name, const std::string& log_dir, std::vector<int> witness_numbers) {
+  Result<Service> StartLog(const std::string& name, const std::string& log_dir, std::vector<int> witness_numbers,
+                           const std::unique_ptr<Service>* witnesses = nullptr, std::vector<std::string> extra = {}) {
+    if (witnesses == nullptr) witnesses = witnesses_;
     std::vector<std::string> args = {"tlog", "--key", (keys_ / "log.key").string(), "--dir", (dir_.path() / log_dir).string(),
                                      "--release-key", (keys_ / "release.pub").string(), "--refresh-interval", "1s"};
     for (int i : witness_numbers) {
       args.push_back("--witness");
-      args.push_back(witnesses_[i - 1]->url + " " + (keys_ / ("witness-" + std::to_string(i) + ".vkey")).string());
+      args.push_back(witnesses[i - 1]->url + " " + (keys_ / ("witness-" + std::to_string(i) + ".vkey")).string());
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     return StartService(dir_.path(), name, args);
   }
 
-  void StartAll() {
+  void StartAll(std::vector<std::string> extra = {}) {
     for (int i = 1; i <= 3; ++i) StartWitness(i);
-    auto log = StartLog("tlog", "log", {1, 2, 3});
+    auto log = StartLog("tlog", "log", {1, 2, 3}, nullptr, std::move(extra));
     ASSERT_TRUE(log.ok()) << log.error().ToString();
     log_ = std::make_unique<Service>(std::move(log).value());
   }
@@ -104,7 +111,10 @@ TEST_F(TlogServiceTest, PublishesAReleaseAndProvesItsInclusion) {
   const Bytes entry = Base64Decode(out.at("entry").as_string()).value();
   std::vector<Hash> proof;
   for (const auto& h : out.at("inclusion_proof").as_array()) proof.push_back(HashFromBytes(Base64Decode(h.as_string()).value(), "h").value());
-  ASSERT_TRUE(Eventually([&] { return VerifyCheckpoint(Policy(3), Checkpoint(*log_)).ok(); }));
+  ASSERT_TRUE(Eventually([&] {
+    auto v = VerifyCheckpoint(Policy(3), Checkpoint(*log_));
+    return v.ok() && v->checkpoint.size == 1;
+  }));
   auto verified = VerifyCheckpoint(Policy(3), Checkpoint(*log_)).value();
   EXPECT_TRUE(VerifyInclusion(verified, entry, 0, proof).ok());
   // A tampered entry is not proven by the same proof.
@@ -143,10 +153,12 @@ TEST_F(TlogServiceTest, RefusesEntriesOfUnacceptedKeys) {
 }
 
 TEST_F(TlogServiceTest, WitnessesCosignAndTheMonitorRequiresTheQuorum) {
-  StartAll();
+  StartAll({"--witness-quorum", "1"});  // the log serves a checkpoint with one cosignature
   ASSERT_EQ(Publish("1.0.0").exit_code, 0);
-  ASSERT_TRUE(Eventually([&] { return VerifyCheckpoint(Policy(3), Checkpoint(*log_)).ok(); }))
-      << "the served checkpoint never carried all three cosignatures";
+  ASSERT_TRUE(Eventually([&] {
+    auto v = VerifyCheckpoint(Policy(3), Checkpoint(*log_));
+    return v.ok() && v->checkpoint.size == 1;
+  })) << "the served checkpoint never carried all three cosignatures";
   ASSERT_EQ(RunCli(MonitorArgs("monitor", 2)).exit_code, 0);
   // Two witnesses go away; the next checkpoint gathers a single cosignature.
   witnesses_[1]->process.Stop();
@@ -167,10 +179,53 @@ TEST_F(TlogServiceTest, WitnessesCosignAndTheMonitorRequiresTheQuorum) {
   EXPECT_NE(relaxed.out.find("entry 1 kind=release-manifest"), std::string::npos) << relaxed.out;
 }
 
+// With the default quorum (2), a checkpoint that only one witness cosigned is not served: the log
+// keeps serving the last one the quorum cosigned, and clients keep working. The appender gets the
+// new checkpoint in the /add answer.
+TEST_F(TlogServiceTest, ServesTheLastCosignedCheckpointUntilTheQuorumCosignsTheNewOne) {
+  StartAll();
+  ASSERT_EQ(Publish("1.0.0").exit_code, 0);
+  ASSERT_TRUE(Eventually([&] {
+    auto v = VerifyCheckpoint(Policy(3), Checkpoint(*log_));
+    return v.ok() && v->checkpoint.size == 1;
+  })) << "the first release's checkpoint was never served with its cosignatures";
+  const std::string cosigned1 = Checkpoint(*log_);
+  ASSERT_EQ(RunCli(MonitorArgs("monitor", 2)).exit_code, 0);
+  witnesses_[1]->process.Stop();
+  witnesses_[2]->process.Stop();
+  auto published = Publish("1.0.1");
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  const boost::json::value out = boost::json::parse(published.out);
+  EXPECT_EQ(out.at("log_index").as_int64(), 1);
+  auto fresh = ParseNote(std::string(out.at("checkpoint").as_string()));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(ParseCheckpointText(fresh->text)->size, 2u);  // the appender's checkpoint includes its entry
+  // Witness 1 cosigns size 2 within a refresh interval (1 s); one cosignature is not the quorum.
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(Checkpoint(*log_), cosigned1);
+  auto monitor = RunCli(MonitorArgs("monitor", 2));
+  EXPECT_EQ(monitor.exit_code, 0) << monitor.err;
+  EXPECT_EQ(monitor.out.find("entry 1 "), std::string::npos) << monitor.out;  // not served yet
+}
+
+TEST_F(TlogServiceTest, ASecondWitnessOnTheSameStateDirectoryRefusesToStart) {
+  StartWitness(1);
+  const auto state = dir_.path() / "witness-1-state";
+  auto second = RunCli({"witness", "--key", (keys_ / "witness-2.key").string(), "--log", (keys_ / "log.vkey").string(),
+                        "--dir", state.string(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(second.exit_code, 1) << second.out;
+  EXPECT_NE(second.err.find("state directory " + state.string() + " is in use by another witness"), std::string::npos)
+      << second.err;
+}
+
 TEST_F(TlogServiceTest, CosignaturesRefreshWithoutGrowth) {
   StartAll();
   ASSERT_EQ(Publish("1.0.0").exit_code, 0);
-  ASSERT_TRUE(Eventually([&] { return VerifyCheckpoint(Policy(3), Checkpoint(*log_)).ok(); }));
+  // (Until the witnesses cosigned size 1, the log serves size 0, cosigned at start.)
+  ASSERT_TRUE(Eventually([&] {
+    auto v = VerifyCheckpoint(Policy(3), Checkpoint(*log_));
+    return v.ok() && v->checkpoint.size == 1;
+  }));
   const VerifiedCheckpoint first = VerifyCheckpoint(Policy(3), Checkpoint(*log_)).value();
   // The refresh interval is 1 s and timestamps have 1 s resolution: within a few seconds every
   // witness has cosigned the unchanged checkpoint again, later.
@@ -189,15 +244,24 @@ TEST_F(TlogServiceTest, WitnessRefusesForkAndRollback) {
     auto v = VerifyCheckpoint(Policy(3), Checkpoint(*log_));
     return v.ok() && v->checkpoint.size == 2;
   }));
-  // A second log directory with the same key: a different tree under the same origin.
-  auto fork = StartLog("fork", "fork", {});
+  // A second log directory with the same key: a different tree under the same origin, cosigned by
+  // two colluding witnesses (the keys of witnesses 1 and 2 with state that never saw the real log).
+  std::unique_ptr<Service> colluding[2];
+  for (int i = 1; i <= 2; ++i) {
+    auto w = StartWitnessProcess(i, "colluding-");
+    ASSERT_TRUE(w.ok()) << w.error().ToString();
+    colluding[i - 1] = std::make_unique<Service>(std::move(w).value());
+  }
+  auto fork = StartLog("fork", "fork", {1, 2}, colluding);
   ASSERT_TRUE(fork.ok()) << fork.error().ToString();
   auto fork_client = std::move(services::LogClient::Create(fork->url)).value();
   const auto release = ReadPrivate(keys_ / "release.key");
-  ASSERT_TRUE(fork_client->Add(std::vector<Bytes>{SignedManifest("evil-1", release)}).ok());
-  const std::string rollback_note = fork_client->FetchCheckpoint().value();  // size 1
-  ASSERT_TRUE(fork_client->Add(std::vector<Bytes>{SignedManifest("evil-2", release)}).ok());
-  const std::string fork_note = fork_client->FetchCheckpoint().value();  // size 2, another root
+  auto evil1 = fork_client->Add(std::vector<Bytes>{SignedManifest("evil-1", release)});
+  ASSERT_TRUE(evil1.ok()) << evil1.error().ToString();
+  const std::string rollback_note = evil1->checkpoint;  // size 1
+  auto evil2 = fork_client->Add(std::vector<Bytes>{SignedManifest("evil-2", release)});
+  ASSERT_TRUE(evil2.ok()) << evil2.error().ToString();
+  const std::string fork_note = evil2->checkpoint;  // size 2, another root
 
   auto http = std::move(net::BlockingClient::Create({})).value();
   auto post = [&](uint64_t old_size, const std::string& note) {
@@ -223,13 +287,24 @@ TEST_F(TlogServiceTest, WitnessRefusesForkAndRollback) {
   auto genuine = post(2, Checkpoint(*log_));
   EXPECT_EQ(genuine.status, 200u) << genuine.body;
 
-  // A monitor that followed the real log refuses the fork's checkpoint (with the same key, the log
-  // signature is valid; the witnesses' cosignatures are missing, and the tree is another).
+  // A monitor that followed the real log refuses the fork's checkpoint: the log signature and the
+  // quorum of cosignatures are valid, but it is another tree of the size the monitor verified.
   ASSERT_EQ(RunCli(MonitorArgs("monitor", 2)).exit_code, 0);
-  auto args = MonitorArgs("monitor", 1);
+  ASSERT_TRUE(Eventually([&] {
+    auto v = VerifyCheckpoint(Policy(2), Checkpoint(*fork));
+    return v.ok() && v->checkpoint.size == 2;
+  })) << "the colluding witnesses never cosigned the fork";
+  auto args = MonitorArgs("monitor", 2);
   args[4] = fork->url;
   auto refused = RunCli(args);
   EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.err.find("fork refused: the log offers another root hash for size 2"), std::string::npos)
+      << refused.err;
+  size_t evidence = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path() / "monitor" / "evidence")) {
+    evidence += e.path().extension() == ".note";
+  }
+  EXPECT_EQ(evidence, 2u);  // the verified and the offered note
 }
 
 }  // namespace

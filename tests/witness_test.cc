@@ -96,5 +96,23 @@ TEST(WitnessTest, RefusesCheckpointsNotSignedByTheLog) {
             "witness: log \"other.origin\" is not witnessed here");
 }
 
+TEST(WitnessTest, OneWitnessPerStateDirectory) {
+  TempDir witness_dir;
+  auto first = OpenWitness(witness_dir.path());
+  auto cosigner = std::move(Cosigner::Create("witness.test/w2", FixedKey(22))).value();
+  std::vector<WitnessedLog> logs;
+  logs.push_back({kOrigin, LogSigner().verifier()});
+  auto second = Witness::Open(witness_dir.path(), std::move(cosigner), logs);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(second.error().message(), "witness: state directory " + witness_dir.path().string() +
+                                          " is in use by another witness (" + (witness_dir.path() / "lock").string() +
+                                          " is locked); give each witness its own --dir");
+  // Released with the witness.
+  first.reset();
+  auto again = Witness::Open(witness_dir.path(), std::move(Cosigner::Create("witness.test/w2", FixedKey(22))).value(), logs);
+  EXPECT_TRUE(again.ok()) << again.error().ToString();
+}
+
 }  // namespace
 }  // namespace openpcc::tlog

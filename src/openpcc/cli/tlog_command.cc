@@ -59,6 +59,7 @@ int Serve(const Args& args) {
   std::chrono::milliseconds refresh{5 * 60 * 1000};
   std::chrono::milliseconds witness_timeout{10'000};
   int64_t max_batch = 4096;
+  int64_t witness_quorum = static_cast<int64_t>(services::kDefaultWitnessQuorum);
   std::string crash_at;
   int64_t crash_on_append = 1;
   OptionSet options(
@@ -68,7 +69,9 @@ int Serve(const Args& args) {
       "(C2SP tlog-tiles) and POST /add (signed entries; answered with index, inclusion proof and\n"
       "checkpoint once durable). Only entries signed by a configured release or directory key are\n"
       "accepted. The checkpoint is sent to every witness after each append and at least once per\n"
-      "--refresh-interval, so its cosignatures stay fresh. `openpcc tlog monitor --help` follows a log.");
+      "--refresh-interval, so its cosignatures stay fresh. GET /checkpoint serves the newest\n"
+      "checkpoint that --witness-quorum witnesses have cosigned (a new one replaces it once cosigned;\n"
+      "without witnesses, the newest). `openpcc tlog monitor --help` follows a log.");
   AddServiceFlags(options, flags, "127.0.0.1:7400");
   options.AddString("state-dir", &state_dir, "State directory (default: $OPENPCC_STATE_DIR, else ~/.local/state/openpcc).", "DIR");
   options.AddString("dir", &dir, "Log directory (default: STATE-DIR/tlog). One process per directory.", "DIR");
@@ -77,6 +80,10 @@ int Serve(const Args& args) {
   options.AddList("release-key", &release_keys, "Public key (PEM SPKI) accepted for release manifests, revocations and minimum-TCB notices; repeatable.", "FILE");
   options.AddList("directory-key", &directory_keys, "Public key (PEM SPKI) accepted for node directories; repeatable.", "FILE");
   options.AddList("witness", &witnesses, "A witness as \"URL VKEY\" (its base URL and cosignature/v1 vkey, inline or a file); repeatable.", "\"URL VKEY\"");
+  options.AddInt("witness-quorum", &witness_quorum,
+                 "Witness cosignatures a new checkpoint needs before GET /checkpoint serves it; until then the "
+                 "previous cosigned one is served. Set it to the largest --threshold clients use; at most the "
+                 "number of --witness.", 1, 64);
   options.AddDuration("refresh-interval", &refresh, "Send the checkpoint to the witnesses at least this often, even without growth (freshness).");
   options.AddDuration("witness-timeout", &witness_timeout, "Give up on a witness request after this long.");
   options.AddInt("max-batch", &max_batch, "Most entries appended (and fsynced) together.", 1, 65536);
@@ -135,6 +142,7 @@ int Serve(const Args& args) {
     if (!verifier.ok()) return fail(Error(verifier.error().code(), "--witness: " + verifier.error().message()), kExitUsage);
     service_options.witnesses.push_back({w.substr(0, space), std::move(verifier).value()});
   }
+  service_options.witness_quorum = static_cast<size_t>(witness_quorum);
   service_options.refresh_interval = refresh;
   service_options.witness_timeout = witness_timeout;
   service_options.max_batch = static_cast<size_t>(max_batch);
@@ -261,21 +269,31 @@ int Monitor(const Args& args) {
 
   while (true) {
     const auto now = SystemClock::Instance().NowSeconds();
-    auto note = (*client)->FetchCheckpoint();
-    if (!note.ok()) return fail(note.error(), kExitFailure);
-    auto offered = tlog::VerifyCheckpoint(policy.value(), note.value());
-    if (!offered.ok()) return fail(offered.error(), kExitFailure);
-    auto latest = store.Latest(policy.value());
-    if (!latest.ok()) return fail(latest.error(), kExitFailure);
-    const uint64_t old_size = latest.value() ? latest.value()->checkpoint.size : 0;
-    const uint64_t new_size = offered->checkpoint.size;
-    std::vector<tlog::Hash> proof;
-    if (old_size > 0 && old_size < new_size) {
-      auto built = (*client)->ConsistencyProof(old_size, new_size);
-      if (!built.ok()) return fail(built.error(), kExitFailure);
-      proof = std::move(built).value();
+    // The stored size is read before the checkpoint is fetched (so a smaller one is a rollback),
+    // and the proof is built from it. Another process sharing --state (a proxy, a second monitor)
+    // may store a newer checkpoint meanwhile: the store then answers "stored checkpoint changed"
+    // and the round is fetched again.
+    uint64_t old_size = 0;
+    uint64_t new_size = 0;
+    Result<tlog::VerifiedCheckpoint> updated = Error(ErrorCode::kInternal, "not fetched");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto latest = store.Latest(policy.value());
+      if (!latest.ok()) return fail(latest.error(), kExitFailure);
+      old_size = latest.value() ? latest.value()->checkpoint.size : 0;
+      auto note = (*client)->FetchCheckpoint();
+      if (!note.ok()) return fail(note.error(), kExitFailure);
+      auto offered = tlog::VerifyCheckpoint(policy.value(), note.value());
+      if (!offered.ok()) return fail(offered.error(), kExitFailure);
+      new_size = offered->checkpoint.size;
+      std::vector<tlog::Hash> proof;
+      if (old_size > 0 && old_size < new_size) {
+        auto built = (*client)->ConsistencyProof(old_size, new_size);
+        if (!built.ok()) return fail(built.error(), kExitFailure);
+        proof = std::move(built).value();
+      }
+      updated = store.Update(policy.value(), note.value(), old_size, proof, now);
+      if (updated.ok() || !tlog::IsStoredCheckpointChanged(updated.error())) break;
     }
-    auto updated = store.Update(policy.value(), note.value(), proof, now);
     if (!updated.ok()) return fail(updated.error(), kExitFailure);
     if (new_size > old_size) {
       std::printf("checkpoint size=%llu root=%s quorum=%zu\n", static_cast<unsigned long long>(new_size),

@@ -28,7 +28,7 @@ int RunWitness(const Args& args) {
       "a wrong old size (409, body: the size it saw), a bad signature (403), an unknown log (404).");
   AddServiceFlags(options, flags, "127.0.0.1:7410");
   options.AddString("state-dir", &state_dir, "State directory (default: $OPENPCC_STATE_DIR, else ~/.local/state/openpcc).", "DIR");
-  options.AddString("dir", &dir, "Where the last checkpoint of each log is kept (default: STATE-DIR/witness).", "DIR");
+  options.AddString("dir", &dir, "Where the last checkpoint of each log is kept (default: STATE-DIR/witness). One witness per directory: it is locked while the witness runs.", "DIR");
   options.AddString("key", &key, "Witness key, PEM PKCS#8 Ed25519 (default: STATE-DIR/keys/witness.key; `openpcc keys generate --kind witness`).", "FILE");
   options.AddString("name", &name, "The witness's key name (default: the name in KEY's .vkey beside it).", "NAME");
   options.AddList("log", &logs, "A witnessed log as \"ORIGIN VKEY\" (its origin and Ed25519 vkey, inline or a file), or just VKEY when the origin is the key's name; repeatable.", "\"ORIGIN VKEY\"");

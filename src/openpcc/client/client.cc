@@ -370,49 +370,58 @@ Result<TrustedDirectory> Client::Bootstrap(std::string_view model, const TrustOb
     }
   }
   if (observer == nullptr && observer_) observer = &observer_;
-  OPENPCC_ASSIGN_OR_RETURN(wire::KeyConfig gateway, GatewayConfig());
-  InnerRequest request = Inner("GET", "/v1/directory");
-  auto answer = transport_->RoundTrip(gateway, request);
-  if (!answer.ok()) return Staged("bootstrap", answer.error());
-  if (answer->status != 200) {
-    return Error(ErrorCode::kFailedPrecondition, "bootstrap: /v1/directory answered HTTP " + std::to_string(answer->status));
-  }
-  auto response = directory::ParseDirectoryResponse(answer->body);
-  if (!response.ok()) return Staged("bootstrap", response.error());
+  // The persisted size is read before anything is fetched, so a smaller checkpoint fetched later
+  // is a rollback. Another process (the CLI, a second proxy) may persist a newer checkpoint while
+  // this one fetches; the store then answers "stored checkpoint changed" and the directory is
+  // fetched again, once.
+  auto fetch_and_accept = [&]() -> Result<TrustedDirectory> {
+    auto stored = trust_->store().Latest(trust_->policy().log());
+    const uint64_t persisted_size = stored.ok() && stored->has_value() ? (*stored)->checkpoint.size : 0;
+    OPENPCC_ASSIGN_OR_RETURN(wire::KeyConfig gateway, GatewayConfig());
+    InnerRequest request = Inner("GET", "/v1/directory");
+    auto answer = transport_->RoundTrip(gateway, request);
+    if (!answer.ok()) return Staged("bootstrap", answer.error());
+    if (answer->status != 200) {
+      return Error(ErrorCode::kFailedPrecondition, "bootstrap: /v1/directory answered HTTP " + std::to_string(answer->status));
+    }
+    auto response = directory::ParseDirectoryResponse(answer->body);
+    if (!response.ok()) return Staged("bootstrap", response.error());
 
-  // The checkpoint the gateway received when it appended the directory has no cosignatures yet
-  // (witnesses cosign after each append); the log's current checkpoint, fetched through the gateway,
-  // has them. With every entry read, the client proves the directory's inclusion in it itself.
-  OPENPCC_RETURN_IF_ERROR(RebaseOnCurrentCheckpoint(gateway, *response));
+    // The checkpoint the gateway received when it appended the directory has no cosignatures yet
+    // (witnesses cosign after each append); the log's current checkpoint, fetched through the gateway,
+    // has them. With every entry read, the client proves the directory's inclusion in it itself.
+    OPENPCC_RETURN_IF_ERROR(RebaseOnCurrentCheckpoint(gateway, *response));
 
-  // The entries first (they are the bundle verifier's view of releases and revocations), proven
-  // against the checkpoint that trust verifies again below.
-  auto checkpoint = tlog::VerifyCheckpoint(trust_->policy().log(), response->checkpoint);
-  if (!checkpoint.ok()) return Staged("checkpoint", checkpoint.error());
-  OPENPCC_RETURN_IF_ERROR(ReadEntries(*checkpoint));
-  std::vector<tlog::Hash> proof;
-  auto stored = trust_->store().Latest(trust_->policy().log());
-  if (stored.ok() && stored->has_value()) {
-    const uint64_t old_size = (*stored)->checkpoint.size;
+    // The entries first (they are the bundle verifier's view of releases and revocations), proven
+    // against the checkpoint that trust verifies again below.
+    auto checkpoint = tlog::VerifyCheckpoint(trust_->policy().log(), response->checkpoint);
+    if (!checkpoint.ok()) return Staged("checkpoint", checkpoint.error());
+    OPENPCC_RETURN_IF_ERROR(ReadEntries(*checkpoint));
+    std::vector<tlog::Hash> proof;
     const uint64_t new_size = checkpoint->checkpoint.size;
-    if (old_size > 0 && old_size < new_size) {
+    if (persisted_size > 0 && persisted_size < new_size) {
       tlog::MemoryHashReader reader(std::span<const tlog::Hash>(leaves_.data(), new_size));
-      auto built = tlog::ConsistencyProof(old_size, new_size, reader);
+      auto built = tlog::ConsistencyProof(persisted_size, new_size, reader);
       if (!built.ok()) return Staged("checkpoint history", built.error());
       proof = std::move(*built);
     }
-  }
 
-  AcceptInput in;
-  in.response = &*response;
-  in.model = model;
-  in.ohttp_in_use = &gateway;
-  in.suite = transport_->config().suite;
-  in.index = index_.get();
-  in.consistency_proof = proof;
-  in.now = now;
-  in.observer = observer;
-  OPENPCC_ASSIGN_OR_RETURN(TrustedDirectory trusted, trust_->Accept(in));
+    AcceptInput in;
+    in.response = &*response;
+    in.model = model;
+    in.ohttp_in_use = &gateway;
+    in.suite = transport_->config().suite;
+    in.index = index_.get();
+    in.persisted_size = persisted_size;
+    in.consistency_proof = proof;
+    in.now = now;
+    in.observer = observer;
+    return trust_->Accept(in);
+  };
+  Result<TrustedDirectory> accepted = fetch_and_accept();
+  if (!accepted.ok() && tlog::IsStoredCheckpointChanged(accepted.error())) accepted = fetch_and_accept();
+  if (!accepted.ok()) return std::move(accepted).error();
+  TrustedDirectory trusted = std::move(accepted).value();
   auto listed = ChooseListedConfig(served_, transport_->config().suite, trusted.ohttp_configs);
   if (!listed.ok()) return Staged("ohttp config", listed.error());
   gateway_ = *listed;

@@ -111,7 +111,7 @@ Result<TrustedDirectory> DirectoryTrust::Accept(const AcceptInput& in) {
   }
   Report(in, "inclusion", "directory entry at log index " + std::to_string(response.log_index));
 
-  auto history = store_.Update(policy_.log(), response.checkpoint, in.consistency_proof, in.now);
+  auto history = store_.Update(policy_.log(), response.checkpoint, in.persisted_size, in.consistency_proof, in.now);
   if (!history.ok()) {
     std::string message = history.error().message();
     if (message.find("needs a consistency proof") != std::string::npos) {

@@ -15,7 +15,9 @@
 //                        lock; rollback and fork keep both notes as evidence). A larger tree needs a
 //                        consistency proof from the persisted size; the caller supplies it (the
 //                        Client builds it from the log's entries it read through the gateway). With
-//                        none, the check fails and says so: nothing is accepted on trust.
+//                        none, the check fails and says so: nothing is accepted on trust. If another
+//                        process persisted a checkpoint since the caller read the persisted size,
+//                        the check fails as "stored checkpoint changed" (no evidence): fetch again.
 //   epoch                not_before <= now < not_after
 //   ohttp config         the OHTTP key config the client is using is one the directory lists
 //                        (DESIGN §2.1 key consistency; key_bootstrap.h ConfirmListed)
@@ -98,7 +100,11 @@ struct AcceptInput {
   const wire::KeyConfig* ohttp_in_use = nullptr;  // the config the client encrypts to
   wire::SymmetricSuite suite{crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes128Gcm};
   const tlog::ReleaseIndex* index = nullptr;      // the log's entries the client has read
-  std::span<const tlog::Hash> consistency_proof;  // from the persisted size to the response's
+  // The persisted checkpoint's size as read (store().Latest) before the response was fetched, 0 if
+  // none, and the consistency proof from it to the response's size. When another process has
+  // persisted another size since, the check fails with tlog::IsStoredCheckpointChanged: fetch again.
+  uint64_t persisted_size = 0;
+  std::span<const tlog::Hash> consistency_proof;
   std::chrono::sys_seconds now;
   const TrustObserver* observer = nullptr;
 };

@@ -11,7 +11,14 @@ namespace {
 
 Error PolicyError(ErrorCode code, const std::string& what) { return Error(code, "log policy: " + what); }
 
+constexpr std::string_view kStoredCheckpointChanged = "stored checkpoint changed";
+
 }  // namespace
+
+bool IsStoredCheckpointChanged(const Error& error) {
+  return error.code() == ErrorCode::kFailedPrecondition &&
+         error.message().find("log policy: " + std::string(kStoredCheckpointChanged)) != std::string::npos;
+}
 
 Result<LogPolicy> LogPolicy::Create(std::string_view origin, std::string_view log_vkey,
                                     std::span<const std::string> witness_vkeys, size_t threshold) {
@@ -107,15 +114,17 @@ Result<std::string> CheckpointStore::KeepEvidence(const LogPolicy& policy, std::
   std::error_code ec;
   std::filesystem::create_directories(evidence_dir(), ec);
   if (ec) return PolicyError(ErrorCode::kInternal, "create " + evidence_dir().string() + ": " + ec.message());
+  // The offered note's hash keeps two refusals within the same second apart.
   const std::string base = (evidence_dir() / (std::to_string(now.time_since_epoch().count()) + "-" + std::string(kind) + "-" +
-                                              HexEncode(ByteView(crypto::Sha256(AsBytes(policy.origin))).first(4))))
+                                              HexEncode(ByteView(crypto::Sha256(AsBytes(policy.origin))).first(4)) + "-" +
+                                              HexEncode(ByteView(crypto::Sha256(AsBytes(offered))).first(4))))
                                .string();
   OPENPCC_RETURN_IF_ERROR(WriteFileAtomic(base + "-verified.note", AsBytes(stored)));
   OPENPCC_RETURN_IF_ERROR(WriteFileAtomic(base + "-offered.note", AsBytes(offered)));
   return base;
 }
 
-Result<VerifiedCheckpoint> CheckpointStore::Update(const LogPolicy& policy, std::string_view note,
+Result<VerifiedCheckpoint> CheckpointStore::Update(const LogPolicy& policy, std::string_view note, uint64_t seen_size,
                                                    std::span<const Hash> proof, std::chrono::sys_seconds now) {
   OPENPCC_ASSIGN_OR_RETURN(auto next, VerifyCheckpoint(policy, note));
   std::error_code ec;
@@ -123,11 +132,26 @@ Result<VerifiedCheckpoint> CheckpointStore::Update(const LogPolicy& policy, std:
   if (ec) return PolicyError(ErrorCode::kInternal, "create " + dir_.string() + ": " + ec.message());
   OPENPCC_ASSIGN_OR_RETURN(auto lock, FileLock::Acquire(dir_ / "lock", /*exclusive=*/true, /*try_only=*/false));
   OPENPCC_ASSIGN_OR_RETURN(auto file, ReadFileIfExists(StatePath(policy), 64 * 1024));
+  if (!file && seen_size != 0) {
+    return PolicyError(ErrorCode::kFailedPrecondition, std::string(kStoredCheckpointChanged) + ": size " +
+                                                           std::to_string(seen_size) +
+                                                           " was read, but none is stored now; read it and fetch again");
+  }
   if (file) {
     auto stored = VerifyCheckpoint(policy, AsChars(*file));
     if (!stored.ok()) return PolicyError(stored.error().code(), "stored checkpoint: " + stored.error().message());
     const Checkpoint& old = stored->checkpoint;
     const Checkpoint& neu = next.checkpoint;
+    // Another process stored a checkpoint after the caller read `seen_size`: the proof was built
+    // for another tree, and a smaller offer may just be an older fetch. Neither is misbehaviour
+    // of the log, so nothing is refused and no evidence is kept. A note of the stored size is
+    // still compared with it below (another root for that size is a fork whenever it was fetched).
+    if (old.size != seen_size && neu.size != old.size) {
+      return PolicyError(ErrorCode::kFailedPrecondition,
+                         std::string(kStoredCheckpointChanged) + ": size " + std::to_string(old.size) +
+                             " was stored by another process after size " + std::to_string(seen_size) +
+                             " was read; read it and fetch again");
+    }
     if (neu.size < old.size) {
       OPENPCC_ASSIGN_OR_RETURN(auto where, KeepEvidence(policy, "rollback", stored->note, note, now));
       return PolicyError(ErrorCode::kFailedPrecondition,

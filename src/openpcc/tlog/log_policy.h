@@ -15,6 +15,12 @@
 //    proxy). A newer checkpoint is accepted only with a consistency proof from the stored one; a
 //    smaller tree (rollback) or the same size with another root or a failed proof (fork) is refused,
 //    and both notes are kept under "<dir>/evidence/" for the user to publish.
+//    Several processes update the same store: a caller reads the stored size (Latest) before it
+//    fetches a checkpoint, builds the proof from that size and passes it to Update. If another
+//    process stored a different size in between, Update neither checks the proof against a
+//    checkpoint it was not built from nor calls an older fetch a rollback: it answers "stored
+//    checkpoint changed" (IsStoredCheckpointChanged), keeps no evidence, and the caller reads the
+//    store and fetches again.
 //  - ReleaseIndex: the log's entries read in order, verified under an EntryKeyring, and what the
 //    client enforces from them: known releases, revocations, minimum-TCB notices, the directory.
 //
@@ -65,17 +71,24 @@ Result<VerifiedCheckpoint> VerifyCheckpoint(const LogPolicy& policy, std::string
 Status CheckFreshness(const LogPolicy& policy, const VerifiedCheckpoint& checkpoint, std::chrono::sys_seconds now);
 Status VerifyInclusion(const VerifiedCheckpoint& checkpoint, ByteView entry, uint64_t index, std::span<const Hash> proof);
 
+// Whether `error` (possibly wrapped by a caller's prefix) is CheckpointStore::Update's "stored
+// checkpoint changed": nothing was refused; read the store, fetch and try again.
+bool IsStoredCheckpointChanged(const Error& error);
+
 class CheckpointStore {
  public:
   explicit CheckpointStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
   // The stored checkpoint of the policy's log, re-verified (signature and quorum; not freshness).
   Result<std::optional<VerifiedCheckpoint>> Latest(const LogPolicy& policy) const;
-  // Verifies `note` and makes it the latest if it is consistent with the stored one: `proof` is the
-  // consistency proof from the stored size (empty when nothing is stored or the size is the same).
-  // `now` only names evidence files.
-  Result<VerifiedCheckpoint> Update(const LogPolicy& policy, std::string_view note, std::span<const Hash> proof,
-                                    std::chrono::sys_seconds now);
+  // Verifies `note` and makes it the latest if it is consistent with the stored one. `seen_size` is
+  // the stored size the caller read (Latest; 0 when nothing was stored) before it fetched `note`,
+  // and `proof` the consistency proof from `seen_size` to the note's size (empty when no proof is
+  // needed). If the store no longer holds `seen_size` (another process updated it), the answer is
+  // the "stored checkpoint changed" error unless the note is of the stored size (then it is
+  // compared with the stored root as usual). `now` only names evidence files.
+  Result<VerifiedCheckpoint> Update(const LogPolicy& policy, std::string_view note, uint64_t seen_size,
+                                    std::span<const Hash> proof, std::chrono::sys_seconds now);
   std::filesystem::path evidence_dir() const { return dir_ / "evidence"; }
 
  private:

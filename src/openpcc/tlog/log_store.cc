@@ -103,6 +103,10 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(LogStoreOptions options, NoteSi
     return StoreError(ErrorCode::kInvalidArgument, "log key name \"" + log_signer.name() +
                                                        "\" is not the origin \"" + options.origin + "\"");
   }
+  if (!options.witnesses.empty() && (options.witness_quorum == 0 || options.witness_quorum > options.witnesses.size())) {
+    return StoreError(ErrorCode::kInvalidArgument, "witness quorum " + std::to_string(options.witness_quorum) +
+                                                       " is not in 1.." + std::to_string(options.witnesses.size()));
+  }
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return StoreError(ErrorCode::kInternal, "create " + options.dir.string() + ": " + ec.message());
@@ -173,7 +177,64 @@ Status LogStore::Recover() {
       }
     }
   }
+  if (!options_.witnesses.empty() && CosignedByLocked() >= options_.witness_quorum) {
+    served_note_ = LatestNoteLocked();
+  } else if (!options_.witnesses.empty()) {
+    // Derived data: if it does not check out, the newest checkpoint is served until the witnesses
+    // cosign it (what a log without a served checkpoint does anyway).
+    if (!RecoverServed(n).ok()) served_note_.clear();
+  }
   return OkStatus();
+}
+
+Status LogStore::RecoverServed(uint64_t tree_size) {
+  OPENPCC_ASSIGN_OR_RETURN(auto file, ReadFileIfExists(options_.dir / "cosigned", kMaxCheckpointFile));
+  if (!file) return OkStatus();
+  OPENPCC_ASSIGN_OR_RETURN(auto verified, VerifyCheckpointNote(AsChars(*file), options_.origin, verifier_));
+  const Checkpoint& c = verified.checkpoint;
+  if (c.size > tree_size) return StoreError(ErrorCode::kFailedPrecondition, "cosigned checkpoint beyond the tree");
+  // It must be a checkpoint of this tree: its root is the root of the first c.size entries.
+  Source source(*this, tree_size);
+  TileHashReader hashes(c.size, source);
+  OPENPCC_ASSIGN_OR_RETURN(Hash root, TreeRoot(c.size, hashes));
+  if (root != c.root) return StoreError(ErrorCode::kFailedPrecondition, "cosigned checkpoint is of another tree");
+  // Keep the log's signature and the configured witnesses' valid cosignatures, one per witness.
+  Note kept{verified.note.text, {}};
+  size_t witnesses = 0;
+  for (const auto& sig : verified.note.signatures) {
+    if (verifier_.Matches(sig)) kept.signatures.push_back(sig);
+  }
+  for (const auto& w : options_.witnesses) {
+    for (const auto& sig : verified.note.signatures) {
+      if (w.Matches(sig) && w.Verify(verified.note.text, sig).ok()) {
+        kept.signatures.push_back(sig);
+        ++witnesses;
+        break;
+      }
+    }
+  }
+  if (witnesses < options_.witness_quorum) return StoreError(ErrorCode::kFailedPrecondition, "cosigned checkpoint below the quorum");
+  served_note_ = FormatNote(kept);
+  return OkStatus();
+}
+
+std::string LogStore::LatestNoteLocked() const {
+  std::string out = checkpoint_note_;
+  for (const auto& sig : cosignatures_) out += FormatSignatureLine(sig);
+  return out;
+}
+
+size_t LogStore::CosignedByLocked() const {
+  size_t n = 0;
+  for (const auto& w : options_.witnesses) {
+    for (const auto& sig : cosignatures_) {
+      if (w.Matches(sig)) {
+        ++n;
+        break;
+      }
+    }
+  }
+  return n;
 }
 
 Status LogStore::WriteDerived(const fs::path& path, ByteView contents, bool check_existing) {
@@ -312,9 +373,13 @@ Checkpoint LogStore::checkpoint() const {
 
 std::string LogStore::CheckpointNote() const {
   std::lock_guard<std::mutex> guard(mu_);
-  std::string out = checkpoint_note_;
-  for (const auto& sig : cosignatures_) out += FormatSignatureLine(sig);
-  return out;
+  if (served_note_.empty()) return LatestNoteLocked();
+  return served_note_;
+}
+
+std::string LogStore::LatestCheckpointNote() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return LatestNoteLocked();
 }
 
 Result<Bytes> LogStore::ReadPath(std::string_view path) const {
@@ -381,7 +446,13 @@ Status LogStore::AddCosignatures(std::string_view signature_lines) {
     }
     if (!replaced) cosignatures_.push_back(sig);
   }
-  return PersistCosignatures();
+  OPENPCC_RETURN_IF_ERROR(PersistCosignatures());
+  if (CosignedByLocked() >= options_.witness_quorum) {
+    // The newest checkpoint reached the quorum (or a cosignature of it was refreshed): served now.
+    served_note_ = LatestNoteLocked();
+    OPENPCC_RETURN_IF_ERROR(WriteFileAtomic(options_.dir / "cosigned", AsBytes(served_note_), /*durable=*/false));
+  }
+  return OkStatus();
 }
 
 Status LogStore::PersistCosignatures() {

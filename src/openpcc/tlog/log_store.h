@@ -11,6 +11,8 @@
 //               append-only, the authoritative record
 //   checkpoint  the latest signed checkpoint (log signature only), replaced atomically
 //   cosignatures  the current checkpoint's text, a blank line, and its witness cosignature lines
+//   cosigned    the served checkpoint (below): the newest one that reached the witness quorum,
+//               with its cosignatures, as a complete note
 //   tile/...    full tiles and full entry bundles; derived data, checked and rewritten on open.
 //               Partial tiles are served from memory (a prefix of what the store has).
 //   lock        flock: one process per log directory
@@ -23,6 +25,15 @@
 // the recovered tree is the last published one — never a different tree of the same or a larger
 // size — so it is consistent with every checkpoint ever returned. A published checkpoint is only
 // ever read from the file, so no signed-but-unpersisted checkpoint can escape.
+//
+// The served checkpoint. A new checkpoint carries only the log's signature until the witnesses
+// have cosigned it, and clients refuse it until then (DESIGN §2.6). So with witnesses configured,
+// CheckpointNote (GET /checkpoint) keeps serving the newest checkpoint that `witness_quorum`
+// distinct configured witnesses have cosigned, with its cosignatures, until the new one has that
+// many; tiles and entries of its (smaller) tree stay readable, as prefixes of the current ones.
+// Before any checkpoint reached the quorum, and for a log without witnesses, the newest is served.
+// The appender gets the newest one in AppendResult (its inclusion proofs are against it), and the
+// witnesses get it from LatestCheckpointNote.
 //
 // Thread safety: all methods may be called from several threads; one mutex serialises them (reads
 // wait while an append is making its batch durable).
@@ -63,6 +74,8 @@ struct LogStoreOptions {
   size_t max_batch = 4096;
   // Witnesses whose cosignatures the log collects and serves.
   std::vector<CosignatureVerifier> witnesses;
+  // How many distinct `witnesses` must cosign a checkpoint before it is served (1..witnesses).
+  size_t witness_quorum = 1;
   // Tests only: called at each CrashPoint of every Append.
   std::function<void(CrashPoint)> crash_hook;
 };
@@ -80,9 +93,14 @@ class LogStore {
 
   Result<AppendResult> Append(std::span<const Bytes> entries);
 
+  // The newest checkpoint (the last one appended).
   Checkpoint checkpoint() const;
-  // The signed checkpoint with the witness cosignatures collected for it appended.
+  // The served checkpoint note (see above): the newest one that reached the witness quorum, with
+  // its cosignatures; the newest one if none did yet or no witness is configured.
   std::string CheckpointNote() const;
+  // The newest checkpoint note with the cosignatures collected for it so far (what the witnesses
+  // are asked to cosign).
+  std::string LatestCheckpointNote() const;
   // "checkpoint" or a tile / entry bundle path (tlog/tiles.h). kOutOfRange for a resource the
   // published tree does not (yet) contain.
   Result<Bytes> ReadPath(std::string_view path) const;
@@ -108,6 +126,9 @@ class LogStore {
   Result<Bytes> ReadBundle(uint64_t index, uint32_t width, uint64_t tree_size) const;
   Result<std::string> PublishCheckpoint(uint64_t size);
   Status PersistCosignatures();
+  std::string LatestNoteLocked() const;
+  size_t CosignedByLocked() const;  // distinct configured witnesses in cosignatures_
+  Status RecoverServed(uint64_t tree_size);
 
   LogStoreOptions options_;
   NoteSigner signer_;
@@ -120,6 +141,7 @@ class LogStore {
   Checkpoint checkpoint_;     // published
   std::string checkpoint_note_;
   std::vector<NoteSignature> cosignatures_;
+  std::string served_note_;  // the newest checkpoint that reached the quorum; empty if none did
   std::vector<std::vector<Hash>> partial_tiles_;  // per tile level: hashes of the incomplete tile
   std::vector<Bytes> partial_bundle_;
   bool failed_ = false;  // an append failed half-way: the store must be reopened

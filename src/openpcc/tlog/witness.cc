@@ -22,7 +22,14 @@ Result<std::unique_ptr<Witness>> Witness::Open(std::filesystem::path state_dir, 
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return WitnessError(ErrorCode::kInternal, "create " + state_dir.string() + ": " + ec.message());
-  std::unique_ptr<Witness> w(new Witness(std::move(state_dir), std::move(cosigner), std::move(logs)));
+  auto lock = FileLock::Acquire(state_dir / "lock", /*exclusive=*/true, /*try_only=*/true);
+  if (!lock.ok()) {
+    if (lock.error().code() != ErrorCode::kFailedPrecondition) return WitnessError(lock.error().code(), lock.error().message());
+    return WitnessError(ErrorCode::kFailedPrecondition, "state directory " + state_dir.string() +
+                                                            " is in use by another witness (" + (state_dir / "lock").string() +
+                                                            " is locked); give each witness its own --dir");
+  }
+  std::unique_ptr<Witness> w(new Witness(std::move(state_dir), std::move(lock).value(), std::move(cosigner), std::move(logs)));
   for (const auto& log : w->logs_) {
     OPENPCC_ASSIGN_OR_RETURN(auto file, ReadFileIfExists(w->StatePath(log.origin), 64 * 1024));
     if (!file) continue;

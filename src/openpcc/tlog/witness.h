@@ -12,6 +12,10 @@
 // Cosigning the same checkpoint again with a newer timestamp is how freshness advances while the
 // log does not grow (DESIGN §2.4). The first checkpoint of a log is trusted on first use.
 //
+// One witness per state directory: Open takes an exclusive flock of "<dir>/lock" for the witness's
+// lifetime and fails, naming the directory, while another witness holds it — two witnesses sharing
+// state would each cosign from a view the other overwrites.
+//
 // Thread safety: Cosign and LastSeen may be called from several threads (one mutex).
 #pragma once
 
@@ -27,6 +31,7 @@
 
 #include "openpcc/tlog/checkpoint.h"
 #include "openpcc/tlog/cosignature.h"
+#include "openpcc/tlog/durable_file.h"
 
 namespace openpcc::tlog {
 
@@ -47,11 +52,12 @@ class Witness {
   const Cosigner& cosigner() const { return cosigner_; }
 
  private:
-  Witness(std::filesystem::path dir, Cosigner cosigner, std::vector<WitnessedLog> logs)
-      : dir_(std::move(dir)), cosigner_(std::move(cosigner)), logs_(std::move(logs)) {}
+  Witness(std::filesystem::path dir, FileLock lock, Cosigner cosigner, std::vector<WitnessedLog> logs)
+      : dir_(std::move(dir)), lock_(std::move(lock)), cosigner_(std::move(cosigner)), logs_(std::move(logs)) {}
   std::filesystem::path StatePath(std::string_view origin) const;
 
   std::filesystem::path dir_;
+  FileLock lock_;
   Cosigner cosigner_;
   std::vector<WitnessedLog> logs_;
   mutable std::mutex mu_;

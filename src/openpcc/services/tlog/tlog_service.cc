@@ -1,6 +1,7 @@
 #include "openpcc/services/tlog/tlog_service.h"
 
 #include <signal.h>
+#include <algorithm>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ Result<std::unique_ptr<TlogService>> TlogService::Open(TlogServiceOptions option
   };
   store_options.max_batch = self->options_.max_batch;
   for (const auto& w : self->options_.witnesses) store_options.witnesses.push_back(w.key);
+  store_options.witness_quorum = std::min(std::max<size_t>(self->options_.witness_quorum, 1), self->options_.witnesses.size());
   if (self->options_.crash_at == TestingCrashPoint::kWrite || self->options_.crash_at == TestingCrashPoint::kFsync ||
       self->options_.crash_at == TestingCrashPoint::kCheckpoint) {
     store_options.crash_hook = [self](tlog::CrashPoint point) {
@@ -254,7 +256,8 @@ void TlogService::GatherFrom(size_t index) {
     }
     client = std::move(created).value();
   }
-  const std::string note = store_->CheckpointNote();
+  // The newest checkpoint, not the served one: the witnesses' cosignatures are what makes it served.
+  const std::string note = store_->LatestCheckpointNote();
   auto parsed = tlog::ParseNote(note);
   if (!parsed.ok()) return;
   auto checkpoint = tlog::ParseCheckpointText(parsed->text);

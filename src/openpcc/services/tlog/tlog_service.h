@@ -12,7 +12,10 @@
 // size each witness last saw (C2SP tlog-witness add-checkpoint; a 409 tells it that size) after
 // every append and at least once per `refresh_interval` even when the log has not grown, so the
 // quorum's cosignature timestamps — the clients' freshness (DESIGN §2.4) — keep advancing.
-// Cosignatures are checked and stored by LogStore::AddCosignatures and served with /checkpoint.
+// Cosignatures are checked and stored by LogStore::AddCosignatures. GET /checkpoint serves the
+// newest checkpoint that `witness_quorum` witnesses have cosigned (LogStore's served checkpoint), so
+// a client never fetches one without cosignatures just after an append; POST /add answers with the
+// new checkpoint itself (log signature only), against which its inclusion proofs are built.
 //
 // Thread safety: construct, take Routes(), Start() from one thread; the routes' handlers run on
 // the server's threads; Stop() after the server stopped serving, before it is destroyed.
@@ -44,11 +47,18 @@ struct WitnessEndpoint {
 // `on_append`-th append since start (1-based). kAck kills right after the answer was sent.
 enum class TestingCrashPoint { kNone, kWrite, kFsync, kCheckpoint, kAck };
 
+// The default witness quorum: the client log policy's default threshold (DESIGN §2.6: 2 of at
+// least 3).
+inline constexpr size_t kDefaultWitnessQuorum = 2;
+
 struct TlogServiceOptions {
   std::filesystem::path dir;
   std::string origin;
   tlog::EntryKeyring keyring;
   std::vector<WitnessEndpoint> witnesses;
+  // Cosignatures a checkpoint needs before /checkpoint serves it, capped at the number of witnesses.
+  // Set it to the largest threshold the clients use.
+  size_t witness_quorum = kDefaultWitnessQuorum;
   std::chrono::milliseconds refresh_interval{5 * 60 * 1000};
   std::chrono::milliseconds witness_timeout{10'000};
   size_t max_batch = 4096;
