@@ -342,15 +342,20 @@ TEST(SimTest, VerifierChecksEachStep) {
 
 // ---- real vectors -------------------------------------------------------------------------------
 
-// A SEV-SNP bundle from virtee's Milan report: its REPORT_DATA was fixed when it was made, so the
-// binding (step 3) refuses it; steps 1, 2, 4 and 5 pass one by one under a release that states the
-// report's real measurement, policy and host data.
-TEST(RealVectorBundleTest, SevSnpStepsOneByOne) {
-  const sys_seconds now = At("2025-07-01T00:00:00Z");
+struct SnpCase {
+  EvidenceBundle bundle;
+  BundlePolicy policy;
+  snp::SnpTcb reported;
+  snp::SnpReport parsed;
+  json::object policy_json;  // what `policy` was parsed from
+};
+
+// A SEV-SNP bundle from virtee's Milan report under a release (appended to `log`) that states the
+// report's real measurement, policy, VMPL, host data and ID key digest.
+SnpCase MilanBundle(TestLog& log, sys_seconds now) {
   Bytes report = *snp::DecodeReportBytes(Vec("virtee-sev/report_milan.hex"));
   snp::SnpReport parsed = *snp::ParseSnpReport(report);
-  TestLog log;
-  tlog::ReleaseManifest m = BaseManifest("snp-1");
+  tlog::ReleaseManifest m = BaseManifest("snp-tcb");
   tlog::SnpReference ref;
   ref.measurements = {ToBytes(parsed.measurement)};
   ref.policy = parsed.policy.raw;
@@ -360,21 +365,35 @@ TEST(RealVectorBundleTest, SevSnpStepsOneByOne) {
   m.snp = ref;
   const uint64_t index = log.AppendManifest(m);
   const std::string note = log.Checkpoint(Unix(now));
-
-  EvidenceBundle bundle;
-  bundle.key_config = testing::RandomKeyConfig();
-  bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(bundle.key_config));
-  bundle.claims = TinyClaims();
-  bundle.platform = Platform::kSevSnp;
-  bundle.cpu_evidence = {{"report", report}, {"vek", Vec("virtee-sev/vcek_milan.der")},
-                         {"chain", Vec("virtee-sev/cert_chain_milan")}};
-  bundle.freshness = FreshnessFromCheckpoint(note);
-  bundle.release = BundleRelease{log.entries()[index], index, log.InclusionProof(index), note};
-  bundle = *ParseBundle(bundle.Serialize());
-
+  SnpCase out;
+  out.bundle.key_config = testing::RandomKeyConfig();
+  out.bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(out.bundle.key_config));
+  out.bundle.claims = TinyClaims();
+  out.bundle.platform = Platform::kSevSnp;
+  out.bundle.cpu_evidence = {{"report", report}, {"vek", Vec("virtee-sev/vcek_milan.der")},
+                             {"chain", Vec("virtee-sev/cert_chain_milan")}};
+  out.bundle.freshness = FreshnessFromCheckpoint(note);
+  out.bundle.release = BundleRelease{log.entries()[index], index, log.InclusionProof(index), note};
+  out.bundle = *ParseBundle(out.bundle.Serialize());
   json::object policy_json{{"version", 1}, {"platforms", json::array{"sev-snp"}}, {"log", log.LogPolicyJson()},
                            {"release_keys", json::array{log.ReleaseKeyHex()}}};
-  BundlePolicy policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
+  out.policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
+  out.policy_json = std::move(policy_json);
+  out.parsed = parsed;
+  out.reported = snp::DecodeTcb(parsed.reported_tcb, snp::SnpFamily::kMilan);
+  return out;
+}
+
+// The Milan bundle's REPORT_DATA was fixed when the report was made, so the binding (step 3)
+// refuses it; steps 1, 2, 4 and 5 pass one by one.
+TEST(RealVectorBundleTest, SevSnpStepsOneByOne) {
+  const sys_seconds now = At("2025-07-01T00:00:00Z");
+  TestLog log;
+  SnpCase c = MilanBundle(log, now);
+  const EvidenceBundle& bundle = c.bundle;
+  const BundlePolicy& policy = c.policy;
+  const snp::SnpReport& parsed = c.parsed;
+  json::object& policy_json = c.policy_json;
   tlog::ReleaseIndex client = log.Index();
   DecodedRelease release = *DecodeBundleRelease(bundle, policy);
   Result<PlatformResult> platform = VerifyPlatformStep(bundle, policy, release, client, now);
@@ -496,43 +515,6 @@ TEST(BundlePolicyTest, ParsesTheExamplePoliciesAndNamesTheFieldOfEachError) {
 // client.cc and `evidence verify --entries` do).
 namespace openpcc::attest {
 namespace {
-
-struct SnpCase {
-  EvidenceBundle bundle;
-  BundlePolicy policy;
-  snp::SnpTcb reported;
-};
-
-// The virtee Milan report under a release stating its values (as SevSnpStepsOneByOne), in `log`.
-SnpCase MilanBundle(TestLog& log, sys_seconds now) {
-  Bytes report = *snp::DecodeReportBytes(Vec("virtee-sev/report_milan.hex"));
-  snp::SnpReport parsed = *snp::ParseSnpReport(report);
-  tlog::ReleaseManifest m = BaseManifest("snp-tcb");
-  tlog::SnpReference ref;
-  ref.measurements = {ToBytes(parsed.measurement)};
-  ref.policy = parsed.policy.raw;
-  ref.vmpl = parsed.vmpl;
-  ref.host_data = ToBytes(parsed.host_data);
-  ref.id_key_digest = ToBytes(parsed.id_key_digest);
-  m.snp = ref;
-  const uint64_t index = log.AppendManifest(m);
-  const std::string note = log.Checkpoint(Unix(now));
-  SnpCase out;
-  out.bundle.key_config = testing::RandomKeyConfig();
-  out.bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(out.bundle.key_config));
-  out.bundle.claims = TinyClaims();
-  out.bundle.platform = Platform::kSevSnp;
-  out.bundle.cpu_evidence = {{"report", report}, {"vek", Vec("virtee-sev/vcek_milan.der")},
-                             {"chain", Vec("virtee-sev/cert_chain_milan")}};
-  out.bundle.freshness = FreshnessFromCheckpoint(note);
-  out.bundle.release = BundleRelease{log.entries()[index], index, log.InclusionProof(index), note};
-  out.bundle = *ParseBundle(out.bundle.Serialize());
-  json::object policy_json{{"version", 1}, {"platforms", json::array{"sev-snp"}}, {"log", log.LogPolicyJson()},
-                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
-  out.policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
-  out.reported = snp::DecodeTcb(parsed.reported_tcb, snp::SnpFamily::kMilan);
-  return out;
-}
 
 TEST(LoggedMinimumTcbTest, SevSnpComponentAboveTheReportRefusesStepOneAndNamesIt) {
   const sys_seconds now = At("2025-07-01T00:00:00Z");

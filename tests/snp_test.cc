@@ -17,6 +17,7 @@
 #include "openpcc/attest/snp/vek.h"
 #include "openpcc/attest/snp/verify.h"
 #include "openpcc/crypto/hash.h"
+#include "support/test_crl.h"
 #include "support/vectors.h"
 
 namespace openpcc::attest::snp {
@@ -531,33 +532,11 @@ Certificate MakeCert(const char* subject_cn, const char* issuer_cn, EVP_PKEY* su
 // A CRL issued by `issuer_cn` with `issuer_key`, valid 2024–2030 (VerifyBuilt's time is 2025-01-01),
 // revoking the given serial numbers; DER.
 Bytes MakeCrl(const char* issuer_cn, EVP_PKEY* issuer_key, const std::vector<long>& revoked) {
-  crypto::X509CrlPtr crl(X509_CRL_new());
-  X509_CRL_set_version(crl.get(), 1);
   X509_NAME* issuer = TestName(issuer_cn);
-  X509_CRL_set_issuer_name(crl.get(), issuer);
+  Bytes der = testing::MakeTestCrl(issuer, issuer_key, revoked, At("2024-06-01T00:00:00Z"),
+                                   At("2030-01-01T00:00:00Z"), EVP_sha384());
   X509_NAME_free(issuer);
-  ASN1_TIME* last = ASN1_TIME_set(nullptr, At("2024-06-01T00:00:00Z").time_since_epoch().count());
-  ASN1_TIME* next = ASN1_TIME_set(nullptr, At("2030-01-01T00:00:00Z").time_since_epoch().count());
-  X509_CRL_set1_lastUpdate(crl.get(), last);
-  X509_CRL_set1_nextUpdate(crl.get(), next);
-  for (long serial : revoked) {
-    X509_REVOKED* entry = X509_REVOKED_new();
-    ASN1_INTEGER* number = ASN1_INTEGER_new();
-    ASN1_INTEGER_set(number, serial);
-    X509_REVOKED_set_serialNumber(entry, number);
-    X509_REVOKED_set_revocationDate(entry, last);
-    X509_CRL_add0_revoked(crl.get(), entry);
-    ASN1_INTEGER_free(number);
-  }
-  ASN1_TIME_free(last);
-  ASN1_TIME_free(next);
-  X509_CRL_sort(crl.get());
-  EXPECT_GT(X509_CRL_sign(crl.get(), issuer_key, EVP_sha384()), 0);
-  unsigned char* der = nullptr;
-  int length = i2d_X509_CRL(crl.get(), &der);
-  Bytes out(der, der + length);
-  OPENSSL_free(der);
-  return out;
+  return der;
 }
 
 // The test ASK's serial number (the ARK and VCEK have 1), so that a CRL can name it alone.

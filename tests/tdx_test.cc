@@ -16,6 +16,7 @@
 #include "openpcc/attest/tdx/tcb.h"
 #include "openpcc/attest/tdx/verify.h"
 #include "openpcc/crypto/hash.h"
+#include "support/test_crl.h"
 #include "support/vectors.h"
 
 namespace openpcc::attest::tdx {
@@ -463,35 +464,13 @@ Bytes SignRaw(EVP_PKEY* key, ByteView message) {
 
 // A PEM CRL by `issuer_cn`, valid 2023-01-01..2024-01-01, revoking `serials`.
 std::string MakeCrl(EVP_PKEY* issuer_key, const char* issuer_cn, const std::vector<long>& serials) {
-  crypto::X509CrlPtr crl(X509_CRL_new());
-  X509_CRL_set_version(crl.get(), 1);
   X509_NAME* issuer = X509_NAME_new();
   X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(issuer_cn), -1, -1, 0);
-  X509_CRL_set_issuer_name(crl.get(), issuer);
+  Bytes der = testing::MakeTestCrl(issuer, issuer_key, serials, At("2023-01-01T00:00:00Z"),
+                                   At("2024-01-01T00:00:00Z"), EVP_sha256());
   X509_NAME_free(issuer);
-  ASN1_TIME* last = ASN1_TIME_set(nullptr, 1672531200);  // 2023-01-01
-  ASN1_TIME* next = ASN1_TIME_set(nullptr, 1704067200);  // 2024-01-01
-  X509_CRL_set1_lastUpdate(crl.get(), last);
-  X509_CRL_set1_nextUpdate(crl.get(), next);
-  for (long serial : serials) {
-    X509_REVOKED* entry = X509_REVOKED_new();
-    ASN1_INTEGER* number = ASN1_INTEGER_new();
-    ASN1_INTEGER_set(number, serial);
-    X509_REVOKED_set_serialNumber(entry, number);
-    X509_REVOKED_set_revocationDate(entry, last);
-    X509_CRL_add0_revoked(crl.get(), entry);
-    ASN1_INTEGER_free(number);
-  }
-  ASN1_TIME_free(last);
-  ASN1_TIME_free(next);
-  X509_CRL_sort(crl.get());
-  X509_CRL_sign(crl.get(), issuer_key, EVP_sha256());
-  crypto::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509_CRL(bio.get(), crl.get());
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
+  return testing::TestCrlPem(der);
 }
 
 void PutLe(Bytes& out, uint64_t value, size_t width) {
