@@ -35,6 +35,24 @@ LogPolicy Policy() {
   return std::move(LogPolicy::Create(kOrigin, LogSigner().verifier().vkey(), vkeys, 2)).value();
 }
 
+// The checkpoint note of another tree of `size` entries ("<prefix>N") under the same origin and log
+// key, cosigned by witnesses 1 and 2 at `timestamp`: a fork the policy's quorum has signed.
+std::string ForkNote(size_t size, const std::string& prefix, uint64_t timestamp) {
+  TempDir dir;
+  LogStoreOptions o;
+  o.dir = dir.path();
+  o.origin = kOrigin;
+  for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
+  auto fork = std::move(LogStore::Open(o, LogSigner())).value();
+  std::vector<Bytes> other;
+  for (size_t i = 0; i < size; ++i) other.push_back(ToBytes(prefix + std::to_string(i)));
+  EXPECT_TRUE(fork->Append(other).ok());
+  const std::string text = FormatCheckpointText(fork->checkpoint());
+  EXPECT_TRUE(fork->AddCosignatures(FormatSignatureLine(*Witness(1).Cosign(text, timestamp)) +
+                                    FormatSignatureLine(*Witness(2).Cosign(text, timestamp))).ok());
+  return fork->CheckpointNote();
+}
+
 class LogPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -136,19 +154,7 @@ TEST_F(LogPolicyTest, StoredCheckpointRefusesRollbackAndForkAndKeepsEvidence) {
             std::string::npos);
 
   // A fork: the log key signs a different tree of size 10, witnessed by two colluding witnesses.
-  TempDir fork_dir;
-  LogStoreOptions o;
-  o.dir = fork_dir.path();
-  o.origin = kOrigin;
-  for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
-  auto fork = std::move(LogStore::Open(o, LogSigner())).value();
-  std::vector<Bytes> other;
-  for (int i = 0; i < 10; ++i) other.push_back(ToBytes("other " + std::to_string(i)));
-  ASSERT_TRUE(fork->Append(other).ok());
-  const std::string text = FormatCheckpointText(fork->checkpoint());
-  ASSERT_TRUE(fork->AddCosignatures(FormatSignatureLine(*Witness(1).Cosign(text, 400)) +
-                                    FormatSignatureLine(*Witness(2).Cosign(text, 400))).ok());
-  auto forked = store.Update(policy_, fork->CheckpointNote(), 10, {}, sys_seconds(seconds(400)));
+  auto forked = store.Update(policy_, ForkNote(10, "other ", 400), 10, {}, sys_seconds(seconds(400)));
   ASSERT_FALSE(forked.ok());
   EXPECT_NE(forked.error().message().find("fork refused: the log offers another root hash for size 10"), std::string::npos);
   size_t evidence = 0;
@@ -267,20 +273,8 @@ TEST_F(LogPolicyTest, TwoWritersAdvancingTheSameStoreNeverProduceAFalseFork) {
   std::printf("two writers: %zu updates had to fetch again\n", retried.load());
 
   // A real fork of the stored size is still refused.
-  TempDir fork_dir;
-  LogStoreOptions o;
-  o.dir = fork_dir.path();
-  o.origin = kOrigin;
-  for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
-  auto fork = std::move(LogStore::Open(o, LogSigner())).value();
-  std::vector<Bytes> other;
-  for (size_t i = 0; i < kSizes; ++i) other.push_back(ToBytes("other " + std::to_string(i)));
-  ASSERT_TRUE(fork->Append(other).ok());
-  const std::string text = FormatCheckpointText(fork->checkpoint());
-  ASSERT_TRUE(fork->AddCosignatures(FormatSignatureLine(*Witness(1).Cosign(text, 6000)) +
-                                    FormatSignatureLine(*Witness(2).Cosign(text, 6000))).ok());
   CheckpointStore store(client_dir_.path());
-  auto forked = store.Update(policy_, fork->CheckpointNote(), kSizes, {}, sys_seconds(seconds(6000)));
+  auto forked = store.Update(policy_, ForkNote(kSizes, "other ", 6000), kSizes, {}, sys_seconds(seconds(6000)));
   ASSERT_FALSE(forked.ok());
   EXPECT_NE(forked.error().message().find("fork refused: the log offers another root hash for size 40"), std::string::npos);
   EXPECT_EQ(EvidenceFiles(store), 2u);
@@ -295,19 +289,7 @@ TEST_F(LogPolicyTest, EvidenceOfTwoRefusalsInTheSameSecondIsKeptApart) {
   ASSERT_TRUE(store.Update(policy_, note4, 0, {}, sys_seconds(seconds(100))).ok());
   // Two different forks of size 4 (other entries), refused at the same `now`.
   for (const char* prefix : {"x", "y"}) {
-    TempDir fork_dir;
-    LogStoreOptions o;
-    o.dir = fork_dir.path();
-    o.origin = kOrigin;
-    for (int i = 1; i <= 3; ++i) o.witnesses.push_back(Witness(i).verifier());
-    auto fork = std::move(LogStore::Open(o, LogSigner())).value();
-    std::vector<Bytes> other;
-    for (int i = 0; i < 4; ++i) other.push_back(ToBytes(std::string(prefix) + std::to_string(i)));
-    ASSERT_TRUE(fork->Append(other).ok());
-    const std::string text = FormatCheckpointText(fork->checkpoint());
-    ASSERT_TRUE(fork->AddCosignatures(FormatSignatureLine(*Witness(1).Cosign(text, 200)) +
-                                      FormatSignatureLine(*Witness(2).Cosign(text, 200))).ok());
-    auto forked = store.Update(policy_, fork->CheckpointNote(), 4, {}, sys_seconds(seconds(200)));
+    auto forked = store.Update(policy_, ForkNote(4, prefix, 200), 4, {}, sys_seconds(seconds(200)));
     ASSERT_FALSE(forked.ok());
     EXPECT_NE(forked.error().message().find("fork refused"), std::string::npos);
   }

@@ -55,6 +55,18 @@ class PrivacyPassInteropTest : public ::testing::Test {
                                     (dir_ / db).string()}}};
   }
 
+  // `n` tokens for challenge_ from our client and issuer code, encoded. A failed step throws
+  // (Result::value()), which fails the calling test.
+  std::vector<Bytes> OurTokens(int n) const {
+    std::vector<Bytes> out;
+    for (int i = 0; i < n; ++i) {
+      ClientTokenRequest req = CreateTokenRequest(challenge_, key_->public_key()).value();
+      TokenResponse res = IssueTokenResponse(*key_, req.request).value();
+      out.push_back(FinalizeToken(req.pending, res, key_->public_key()).value().Encode());
+    }
+    return out;
+  }
+
   static crypto::BlindRsaPrivateKey* key_;
   std::filesystem::path dir_;
   Bytes challenge_;
@@ -96,17 +108,10 @@ TEST_F(PrivacyPassInteropTest, PrivacyPassClientObtainsTokensThatOurRedeemerAcce
 
 TEST_F(PrivacyPassInteropTest, TokensFromOurClientVerifyInPrivacyPass) {
   json::array tokens, headers;
-  std::vector<Bytes> ours;
-  for (int i = 0; i < 4; ++i) {
-    auto req = CreateTokenRequest(challenge_, key_->public_key());
-    ASSERT_TRUE(req.ok());
-    auto res = IssueTokenResponse(*key_, req->request);
-    ASSERT_TRUE(res.ok());
-    auto token = FinalizeToken(req->pending, *res, key_->public_key());
-    ASSERT_TRUE(token.ok());
-    ours.push_back(token->Encode());
-    tokens.push_back(json::string(HexEncode(ours.back())));
-    headers.push_back(json::string(FormatAuthorization(ours.back())));
+  const std::vector<Bytes> ours = OurTokens(4);
+  for (const Bytes& token : ours) {
+    tokens.push_back(json::string(HexEncode(token)));
+    headers.push_back(json::string(FormatAuthorization(token)));
   }
   Bytes tampered = ours[0];
   tampered.back() ^= 1;
@@ -130,18 +135,9 @@ TEST_F(PrivacyPassInteropTest, TokensFromOurClientVerifyInPrivacyPass) {
 // privacypass-ts's own Authorization header (AuthorizationHeader.toString(), unquoted by default,
 // and quoted) parses with ParseAuthorization and redeems once.
 TEST_F(PrivacyPassInteropTest, PrivacyPassAuthorizationHeadersParseAndRedeemHere) {
-  std::vector<Bytes> ours;
+  const std::vector<Bytes> ours = OurTokens(3);
   json::array tokens;
-  for (int i = 0; i < 3; ++i) {
-    auto req = CreateTokenRequest(challenge_, key_->public_key());
-    ASSERT_TRUE(req.ok());
-    auto res = IssueTokenResponse(*key_, req->request);
-    ASSERT_TRUE(res.ok());
-    auto token = FinalizeToken(req->pending, *res, key_->public_key());
-    ASSERT_TRUE(token.ok());
-    ours.push_back(token->Encode());
-    tokens.push_back(json::string(HexEncode(ours.back())));
-  }
+  for (const Bytes& token : ours) tokens.push_back(json::string(HexEncode(token)));
   json::array jobs;
   jobs.push_back({{"op", "format-authorization"}, {"tokens", tokens}});
   json::value out = RunNodePeer(kPeer, json::object{{"jobs", jobs}});
