@@ -539,6 +539,15 @@ Bytes MakeCrl(const char* issuer_cn, EVP_PKEY* issuer_key, const std::vector<lon
   return der;
 }
 
+// `cert` as PEM, the form a --chain file may carry.
+Bytes Pem(const Certificate& cert) {
+  crypto::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert.get());
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio.get(), &data);
+  return Bytes(data, data + length);
+}
+
 // The test ASK's serial number (the ARK and VCEK have 1), so that a CRL can name it alone.
 constexpr long kAskSerial = 2;
 
@@ -749,14 +758,7 @@ TEST(SnpConstructedTest, RevokedCertificatesAreRefused) {
             "sev-snp: VCEK chain to ARK-Milan: certificate chain: certificate revoked at depth 0 "
             "(CN=SEV-VCEK,O=OpenPCC test) evaluated at 2025-01-01T00:00:00Z");
   // The same through the bytes entry point, with the CRL as the --crl file would carry it.
-  auto pem = [](const Certificate& cert) {
-    crypto::BioPtr bio(BIO_new(BIO_s_mem()));
-    PEM_write_bio_X509(bio.get(), cert.get());
-    char* data = nullptr;
-    long length = BIO_get_mem_data(bio.get(), &data);
-    return Bytes(data, data + length);
-  };
-  Bytes chain_pem = Concat(pem(chain.ask), pem(chain.ark));
+  Bytes chain_pem = Concat(Pem(chain.ask), Pem(chain.ark));
   std::vector<SnpRoot> roots = chain.Roots();
   Result<SnpClaims> from_bytes =
       VerifySnpEvidence(report, chain.vcek.Der(), chain_pem, ByteView(ask_revoked), SnpPolicy{},
@@ -849,14 +851,7 @@ TEST(SnpConstructedTest, VlekChainAndEvidenceEntryPoint) {
   Bytes bytes = BuildReport(chain, spec);
   ASSERT_TRUE(VerifyBuilt(chain, bytes).ok()) << Message(VerifyBuilt(chain, bytes));
   // Through VerifySnpEvidence, as hex, with the chain as PEM.
-  auto pem = [](const Certificate& cert) {
-    crypto::BioPtr bio(BIO_new(BIO_s_mem()));
-    PEM_write_bio_X509(bio.get(), cert.get());
-    char* data = nullptr;
-    long length = BIO_get_mem_data(bio.get(), &data);
-    return Bytes(data, data + length);
-  };
-  Bytes chain_pem = Concat(pem(chain.ask), pem(chain.ark));
+  Bytes chain_pem = Concat(Pem(chain.ask), Pem(chain.ark));
   std::vector<SnpRoot> roots = chain.Roots();
   Result<SnpClaims> claims = VerifySnpEvidence(ToBytes(HexEncode(bytes)), chain.vcek.Der(), chain_pem,
                                                std::nullopt, SnpPolicy{}, At("2025-01-01T00:00:00Z"), roots);
