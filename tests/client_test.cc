@@ -242,8 +242,11 @@ std::vector<Bytes> ConfigsOf(const std::vector<wire::NodeKey>& keys) {
 // Counts its fetches (batches issued) in `fetches`.
 class InProcessIssuer final : public TokenSource {
  public:
-  explicit InProcessIssuer(std::shared_ptr<std::atomic<int>> fetches) : fetches_(std::move(fetches)) {}
+  explicit InProcessIssuer(std::shared_ptr<std::atomic<int>> fetches,
+                           std::shared_ptr<std::atomic<int>> key_fetches = std::make_shared<std::atomic<int>>(0))
+      : fetches_(std::move(fetches)), key_fetches_(std::move(key_fetches)) {}
   Result<std::vector<tokens::TokenVerificationKey>> Keys(const std::vector<tokens::TokenKeyId>&) override {
+    ++*key_fetches_;
     return std::vector<tokens::TokenVerificationKey>{testing::TokenIssuerKey().Verification()};
   }
   tokens::TokenFetcher Fetcher() override {
@@ -262,6 +265,7 @@ class InProcessIssuer final : public TokenSource {
 
  private:
   std::shared_ptr<std::atomic<int>> fetches_;
+  std::shared_ptr<std::atomic<int>> key_fetches_;
 };
 
 class Collect final : public AnswerSink {
@@ -298,12 +302,7 @@ class CallTest : public ::testing::Test {
                                    .as_object();
     for (const auto& [name, value] : config_) text[name] = value;
     Write(dir_.path() / "client.json", boost::json::serialize(text));
-    auto config = ClientConfig::Load(dir_.path() / "client.json");
-    ASSERT_TRUE(config.ok()) << config.error().message();
-    auto client = Client::Create(std::move(*config), clock_, std::make_unique<InProcessIssuer>(fetches_));
-    ASSERT_TRUE(client.ok()) << client.error().message();
-    client_ = std::move(*client);
-    ASSERT_TRUE(client_->Bootstrap(testing::kModel).ok());
+    ASSERT_NO_FATAL_FAILURE(StartClient());
     if (!prefill_) return;
     // The wallet refills at a random instant within a minute of finding itself empty.
     for (int i = 0; i < 120 && client_->tokens() == 0; ++i) {
@@ -311,6 +310,16 @@ class CallTest : public ::testing::Test {
       if (client_->tokens() == 0) clock_.Advance(std::chrono::milliseconds(1000));
     }
     ASSERT_GT(client_->tokens(), 0u);
+  }
+
+  // A client over dir_'s config and wallet file, bootstrapped (which contacts no issuer).
+  void StartClient() {
+    auto config = ClientConfig::Load(dir_.path() / "client.json");
+    ASSERT_TRUE(config.ok()) << config.error().message();
+    auto client = Client::Create(std::move(*config), clock_, std::make_unique<InProcessIssuer>(fetches_, key_fetches_));
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    client_ = std::move(*client);
+    ASSERT_TRUE(client_->Bootstrap(testing::kModel).ok());
   }
 
   openpcc::testing::GatewayInnerReply Serve(const openpcc::testing::GatewayInnerRequest& r) {
@@ -396,6 +405,7 @@ class CallTest : public ::testing::Test {
   boost::json::object config_;
   bool prefill_ = true;
   std::shared_ptr<std::atomic<int>> fetches_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> key_fetches_ = std::make_shared<std::atomic<int>>(0);
 };
 
 TEST_F(CallTest, AnswerStreamsFromAVerifiedCandidate) {
@@ -522,6 +532,22 @@ TEST_F(FirstUseTest, AnEmptyWalletIsFilledOnceThenHeldBeforeTheFirstSpend) {
   EXPECT_EQ(again->fetched, 0u);
   EXPECT_EQ(again->hold.count(), 0);
   EXPECT_EQ(fetches_->load(), 1);
+}
+
+// What `openpcc chat` does first, with tokens in the wallet: nothing at all reaches the issuer, not
+// even a request for its keys (a new process has none cached), since that too would come from the
+// user's address just before the first spend.
+TEST_F(CallTest, FillingAWalletThatHoldsTokensContactsNoIssuer) {
+  client_.reset();  // closing writes the reserve back to the wallet file
+  ASSERT_NO_FATAL_FAILURE(StartClient());
+  ASSERT_GT(client_->tokens(), 0u);
+  const int keys_before = key_fetches_->load();
+  const int fetches_before = fetches_->load();
+  auto first = client_->FillEmptyWallet();
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->fetched, 0u);
+  EXPECT_EQ(key_fetches_->load(), keys_before);
+  EXPECT_EQ(fetches_->load(), fetches_before);
 }
 
 // The hold is uniform within empty_refill_delay: over many first uses it is neither fixed nor

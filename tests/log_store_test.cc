@@ -227,6 +227,12 @@ TEST(LogStoreTest, ServesTheLastCosignedCheckpointUntilTheNewOneHasTheQuorum) {
   store->reset();
   options.witness_quorum = 4;
   EXPECT_EQ(LogStore::Open(options, LogSigner()).error().message(), "log: witness quorum 4 is not in 1..3");
+  // So is a witness listed twice: its one cosignature would count twice toward the quorum.
+  options.witness_quorum = 2;
+  options.witnesses.push_back(options.witnesses[0]);
+  auto twice = LogStore::Open(options, LogSigner());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().message(), "log: witness " + options.witnesses[0].name() + " is listed twice");
 }
 
 // The child appends batches and reports each acknowledged checkpoint on a pipe; it is killed at

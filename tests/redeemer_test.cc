@@ -3,6 +3,7 @@
 // own reason, in DESIGN §2.3 order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "openpcc/tokens/auth_scheme.h"
@@ -263,6 +264,22 @@ TEST_F(RedeemerTest, IssuerChargesNothingForARequestItRefuses) {
   ASSERT_TRUE(full.ok()) << full.error().message();
   EXPECT_EQ(issuer.IssueBatch(api_key_, {&req->request, 1}, T0).error().message(),
             "issuer: hourly quota of 50 tokens would be exceeded");
+}
+
+// A request naming an issuing key whose blinded_msg is not below the key's modulus is refused for
+// that reason (it was charged: the key was found and signing was attempted).
+TEST_F(RedeemerTest, IssuerRefusesABlindedMessageNotBelowTheModulus) {
+  const auto pub = keys_.RedeemableKeys(T0).at(0);
+  auto req = CreateTokenRequest(FixedChallenge(), *pub.key);
+  ASSERT_TRUE(req.ok());
+  TokenRequest too_large = req->request;
+  std::fill(too_large.blinded_msg.begin(), too_large.blinded_msg.end(), 0xFF);
+  Issuer issuer(keys_, *accounts_, 64);
+  auto refused = issuer.HandleTokenRequest(api_key_, kTokenRequestMediaType, too_large.Encode(), T0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.error().message(), "issuer: blinded_msg is not below the token key's modulus");
+  EXPECT_TRUE(issuer.HandleTokenRequest(api_key_, kTokenRequestMediaType, req->request.Encode(), T0).ok());
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 //               quote, PCK chain, collateral; then TEE_TCB_SVN bytes, PCE SVN and QE ISVSVN >= the
 //               latest logged tdx notice; then accepted TCB statuses, DEBUG = 0, SEPT_VE_DISABLE = 1,
 //               MRCONFIGID/MROWNER/MROWNERCONFIG as the manifest states, and the CCEL, when carried,
-//               replays to the quote's RTMRs; a notice below the evidence is refused naming its
+//               replays to the quote's RTMRs; evidence below a notice is refused naming the
 //               component; tpm and sim, which have no notices, fail closed if the index held one), tpm
 //               (attest/tpm: AK certificate to a policy root, quote signature and PCR digest,
 //               CertifyCreation of the node key by the AK, that key equal to key_config's), sim

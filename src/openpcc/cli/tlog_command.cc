@@ -83,7 +83,7 @@ int Serve(const Args& args) {
   options.AddInt("witness-quorum", &witness_quorum,
                  "Witness cosignatures a new checkpoint needs before GET /checkpoint serves it; until then the "
                  "previous cosigned one is served. Set it to the largest --threshold clients use; at most the "
-                 "number of --witness.", 1, 64);
+                 "number of --witness (the default is lowered to that number when fewer are given).", 1, 64);
   options.AddDuration("refresh-interval", &refresh, "Send the checkpoint to the witnesses at least this often, even without growth (freshness).");
   options.AddDuration("witness-timeout", &witness_timeout, "Give up on a witness request after this long.");
   options.AddInt("max-batch", &max_batch, "Most entries appended (and fsynced) together.", 1, 65536);
@@ -141,6 +141,12 @@ int Serve(const Args& args) {
     auto verifier = tlog::CosignatureVerifier::FromVkey(vkey.value());
     if (!verifier.ok()) return fail(Error(verifier.error().code(), "--witness: " + verifier.error().message()), kExitUsage);
     service_options.witnesses.push_back({w.substr(0, space), std::move(verifier).value()});
+  }
+  if (!witnesses.empty() && static_cast<size_t>(witness_quorum) > witnesses.size() &&
+      witness_quorum != static_cast<int64_t>(services::kDefaultWitnessQuorum)) {
+    PrintError("tlog", "--witness-quorum: " + std::to_string(witness_quorum) + " is more than the " +
+                           std::to_string(witnesses.size()) + " --witness given");
+    return kExitUsage;
   }
   service_options.witness_quorum = static_cast<size_t>(witness_quorum);
   service_options.refresh_interval = refresh;

@@ -471,6 +471,9 @@ Result<size_t> Client::TickWallet() {
 }
 
 Result<FirstBatch> Client::FillEmptyWallet() {
+  // A wallet holding tokens contacts nobody, not even for the issuer's keys: that request, too,
+  // would come from the user's address moments before the first spend.
+  if (wallet_->size() > 0) return FirstBatch{};
   OPENPCC_ASSIGN_OR_RETURN(std::vector<tokens::TokenVerificationKey> keys, IssuerKeys());
   if (keys.empty()) {
     return Error(ErrorCode::kFailedPrecondition, "wallet: no logged token key yet (bootstrap first)");

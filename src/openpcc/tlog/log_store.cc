@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <set>
+#include <string>
 #include <system_error>
 
 #include "openpcc/wire/byte_reader.h"
@@ -106,6 +108,13 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(LogStoreOptions options, NoteSi
   if (!options.witnesses.empty() && (options.witness_quorum == 0 || options.witness_quorum > options.witnesses.size())) {
     return StoreError(ErrorCode::kInvalidArgument, "witness quorum " + std::to_string(options.witness_quorum) +
                                                        " is not in 1.." + std::to_string(options.witnesses.size()));
+  }
+  std::set<std::string> witness_names;
+  for (const auto& w : options.witnesses) {
+    // A witness listed twice would count twice toward the quorum.
+    if (!witness_names.insert(w.name()).second) {
+      return StoreError(ErrorCode::kInvalidArgument, "witness " + w.name() + " is listed twice");
+    }
   }
   std::error_code ec;
   fs::create_directories(options.dir, ec);
@@ -448,9 +457,12 @@ Status LogStore::AddCosignatures(std::string_view signature_lines) {
   }
   OPENPCC_RETURN_IF_ERROR(PersistCosignatures());
   if (CosignedByLocked() >= options_.witness_quorum) {
-    // The newest checkpoint reached the quorum (or a cosignature of it was refreshed): served now.
-    served_note_ = LatestNoteLocked();
-    OPENPCC_RETURN_IF_ERROR(WriteFileAtomic(options_.dir / "cosigned", AsBytes(served_note_), /*durable=*/false));
+    // The newest checkpoint reached the quorum (or a cosignature of it was refreshed). It is made
+    // durable before it is served: a client that stored it must never see this log serve an older
+    // one after a crash, which it would rightly report as a rollback.
+    std::string note = LatestNoteLocked();
+    OPENPCC_RETURN_IF_ERROR(WriteFileAtomic(options_.dir / "cosigned", AsBytes(note), /*durable=*/true));
+    served_note_ = std::move(note);
   }
   return OkStatus();
 }

@@ -68,9 +68,12 @@ Result<IssuerResponse> Issuer::HandleTokenRequestFor(AccountId account,
                                                      std::chrono::sys_seconds now) {
   if (media_type == kTokenRequestMediaType) {
     OPENPCC_ASSIGN_OR_RETURN(TokenRequest request, TokenRequest::Parse(body));
+    if (!keys_.ForIssuance(request.truncated_token_key_id, now)) {
+      return Error(ErrorCode::kUnknownKey, "issuer: request names no issuing token key");
+    }
     OPENPCC_ASSIGN_OR_RETURN(auto responses, IssueBatchFor(account, {&request, 1}, now));
     if (!responses[0]) {
-      return Error(ErrorCode::kUnknownKey, "issuer: request names no issuing token key");
+      return Error(ErrorCode::kInvalidArgument, "issuer: blinded_msg is not below the token key's modulus");
     }
     return IssuerResponse{kTokenResponseMediaType, responses[0]->Encode()};
   }

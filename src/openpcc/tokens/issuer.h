@@ -1,6 +1,7 @@
 // tokens/issuer.h — the issuer's request handling, independent of HTTP: authenticate the account's
-// API key, find the key each TokenRequest names, charge the quota for those it can sign, and
-// blind-sign them (a refused request costs the account nothing).
+// API key, find the key each TokenRequest names, charge the quota for those naming an issuing key,
+// and blind-sign them (a request naming no issuing key costs the account nothing; one whose
+// blinded_msg is not below the key's modulus is charged, then refused).
 //
 // `openpcc issuer` (services/) maps POST /token-request onto HandleTokenRequest: the Bearer API key,
 // the request's media type and body in; the response's media type and body (or an error whose code
