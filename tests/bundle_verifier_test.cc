@@ -419,28 +419,41 @@ TEST(RealVectorBundleTest, SevSnpStepsOneByOne) {
                  "step 1 platform: sev-snp: policy:");
 }
 
+struct TdxCase {
+  EvidenceBundle bundle;
+  BundlePolicy policy;
+  DecodedRelease release;
+};
+
+// trustee's tdx_quote_4 (a DEBUG TD) with go-tdx-guest's 2023 collateral, under a release (appended
+// to `log`) whose MRTD the quote does not have: step 1 refuses it before step 4 is reached.
+TdxCase Quote4Bundle(TestLog& log, const std::string& version) {
+  tlog::ReleaseManifest m = BaseManifest(version);
+  m.tdx = tlog::TdxReference{};
+  m.tdx->mrtd = {Bytes(48, 1)};
+  log.AppendManifest(m);
+  TdxCase out;
+  out.bundle.key_config = testing::RandomKeyConfig();
+  out.bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(out.bundle.key_config));
+  out.bundle.platform = Platform::kTdx;
+  out.bundle.cpu_evidence = {{"quote", Vec("trustee/tdx/tdx_quote_4.dat")},
+                             {"tcb_info", Vec("go-tdx-guest/sample_tcbInfo_response")},
+                             {"tcb_info_chain", Vec("go-tdx-guest/tcbinfo_issuer_chain.pem")},
+                             {"qe_identity", Vec("go-tdx-guest/sample_qeIdentity_response")},
+                             {"qe_identity_chain", Vec("go-tdx-guest/qeidentity_issuer_chain.pem")}};
+  json::object policy_json{{"version", 1}, {"platforms", json::array{"tdx"}}, {"log", log.LogPolicyJson()},
+                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
+  out.policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
+  out.release = DecodedRelease{*tlog::ReleaseId(m), m};
+  return out;
+}
+
 // TDX: the one vector with collateral valid at one time is a DEBUG TD, which step 1 must refuse;
 // the refusal shows the bundle's parts reach the TDX verifier with the policy's statuses.
 TEST(RealVectorBundleTest, TdxDebugTdIsRefusedByStepOne) {
   const sys_seconds now = At("2023-07-01T00:00:00Z");
   TestLog log;
-  tlog::ReleaseManifest m = BaseManifest("tdx-1");
-  m.tdx = tlog::TdxReference{};
-  m.tdx->mrtd = {Bytes(48, 1)};
-  log.AppendManifest(m);
-  EvidenceBundle bundle;
-  bundle.key_config = testing::RandomKeyConfig();
-  bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(bundle.key_config));
-  bundle.platform = Platform::kTdx;
-  bundle.cpu_evidence = {{"quote", Vec("trustee/tdx/tdx_quote_4.dat")},
-                         {"tcb_info", Vec("go-tdx-guest/sample_tcbInfo_response")},
-                         {"tcb_info_chain", Vec("go-tdx-guest/tcbinfo_issuer_chain.pem")},
-                         {"qe_identity", Vec("go-tdx-guest/sample_qeIdentity_response")},
-                         {"qe_identity_chain", Vec("go-tdx-guest/qeidentity_issuer_chain.pem")}};
-  json::object policy_json{{"version", 1}, {"platforms", json::array{"tdx"}}, {"log", log.LogPolicyJson()},
-                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
-  BundlePolicy policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
-  DecodedRelease release{*tlog::ReleaseId(m), m};
+  const auto [bundle, policy, release] = Quote4Bundle(log, "tdx-1");
   EXPECT_REFUSED(VerifyPlatformStep(bundle, policy, release, log.Index(), now),
                  "step 1 platform: tdx: policy: TD attribute DEBUG is set");
   // Collateral of another time is refused before the policy is reached.
@@ -563,23 +576,7 @@ TEST(LoggedMinimumTcbTest, TdxTeeTcbSvnPceSvnAndQeSvnAreEnforced) {
   const Bytes quote_bytes = Vec("trustee/tdx/tdx_quote_4.dat");
   const tdx::Quote quote = *tdx::ParseQuote(quote_bytes);
   TestLog log;
-  tlog::ReleaseManifest m = BaseManifest("tdx-tcb");
-  m.tdx = tlog::TdxReference{};
-  m.tdx->mrtd = {Bytes(48, 1)};
-  log.AppendManifest(m);
-  EvidenceBundle bundle;
-  bundle.key_config = testing::RandomKeyConfig();
-  bundle.node_id = *wire::NodeIdOf(*wire::ParseKeyConfig(bundle.key_config));
-  bundle.platform = Platform::kTdx;
-  bundle.cpu_evidence = {{"quote", quote_bytes},
-                         {"tcb_info", Vec("go-tdx-guest/sample_tcbInfo_response")},
-                         {"tcb_info_chain", Vec("go-tdx-guest/tcbinfo_issuer_chain.pem")},
-                         {"qe_identity", Vec("go-tdx-guest/sample_qeIdentity_response")},
-                         {"qe_identity_chain", Vec("go-tdx-guest/qeidentity_issuer_chain.pem")}};
-  json::object policy_json{{"version", 1}, {"platforms", json::array{"tdx"}}, {"log", log.LogPolicyJson()},
-                           {"release_keys", json::array{log.ReleaseKeyHex()}}};
-  BundlePolicy policy = *ParseBundlePolicy(json::serialize(policy_json), MapLoader({}));
-  DecodedRelease release{*tlog::ReleaseId(m), m};
+  const auto [bundle, policy, release] = Quote4Bundle(log, "tdx-tcb");
   constexpr std::string_view kDebug = "step 1 platform: tdx: policy: TD attribute DEBUG is set";
 
   tlog::MinimumTcb at_value{"tdx", {{"qe_isv_svn", quote.qe_report.isv_svn}}};

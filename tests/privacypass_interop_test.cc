@@ -67,6 +67,15 @@ class PrivacyPassInteropTest : public ::testing::Test {
     return out;
   }
 
+  // key_ as the issuer harness serves it (issuance until kHarnessNow + 1 h, redemption until
+  // + 2 h), for our redeemer.
+  static TokenVerificationKey HarnessKeyVerification() {
+    return IssuerKey::Make(crypto::BlindRsaPrivateKey::FromPkcs8(key_->ToPkcs8Der()->view()).value(),
+                           {kHarnessNow, kHarnessNow + std::chrono::hours(1), kHarnessNow + std::chrono::hours(2)})
+        .value()
+        .Verification();
+  }
+
   static crypto::BlindRsaPrivateKey* key_;
   std::filesystem::path dir_;
   Bytes challenge_;
@@ -88,11 +97,7 @@ TEST_F(PrivacyPassInteropTest, PrivacyPassClientObtainsTokensThatOurRedeemerAcce
 
   MemorySpentStore spent;
   Redeemer redeemer(challenge_, spent);
-  auto ik = IssuerKey::Make(crypto::BlindRsaPrivateKey::FromPkcs8(key_->ToPkcs8Der()->view()).value(),
-                            {kHarnessNow, kHarnessNow + std::chrono::hours(1),
-                             kHarnessNow + std::chrono::hours(2)});
-  ASSERT_TRUE(ik.ok());
-  redeemer.SetKeys({ik->Verification()});
+  redeemer.SetKeys({HarnessKeyVerification()});
   size_t total = 0;
   for (const auto& r : results) {
     EXPECT_TRUE(r.at("self_verified").as_bool());
@@ -150,11 +155,7 @@ TEST_F(PrivacyPassInteropTest, PrivacyPassAuthorizationHeadersParseAndRedeemHere
 
   MemorySpentStore spent;
   Redeemer redeemer(challenge_, spent);
-  auto ik = IssuerKey::Make(crypto::BlindRsaPrivateKey::FromPkcs8(key_->ToPkcs8Der()->view()).value(),
-                            {kHarnessNow, kHarnessNow + std::chrono::hours(1),
-                             kHarnessNow + std::chrono::hours(2)});
-  ASSERT_TRUE(ik.ok());
-  redeemer.SetKeys({ik->Verification()});
+  redeemer.SetKeys({HarnessKeyVerification()});
   for (size_t i = 0; i < 3; ++i) {
     const std::string header(headers[i].as_string());
     EXPECT_EQ(header.rfind("PrivateToken token=", 0), 0u) << header;

@@ -17,7 +17,7 @@
 #include "openpcc/tlog/log_policy.h"
 #include "openpcc/tlog/release.h"
 #include "openpcc/util/base64.h"
-#include "openpcc/wire/key_config.h"
+#include "bundle_test_util.h"
 #include "tlog_process_util.h"
 
 namespace openpcc::tlog::testing {
@@ -138,15 +138,9 @@ SimNode BuildSimBundle(const boost::json::value& published) {
     release.inclusion_proof.push_back(Base64Decode(h.as_string()).value());
   }
   release.checkpoint = std::string(published.at("checkpoint").as_string());
-  wire::KeyConfig config;
-  config.key_id = 1;
-  config.kem = crypto::KemId::kX25519HkdfSha256;
-  config.public_key = Bytes(32);
-  crypto::RandomBytes(config.public_key);
-  config.suites = {{crypto::KdfId::kHkdfSha256, crypto::AeadId::kAes256Gcm}};
   crypto::RandomBytes(node.nonce);
   attest::collect::SimCollector collector(signer, kSimMeasurement);
-  attest::BundleInputs inputs{*wire::EncodeKeyConfig(config), attest::Claims{}, attest::FreshnessFromNonce(node.nonce),
+  attest::BundleInputs inputs{attest::testing::RandomKeyConfig(), attest::Claims{}, attest::FreshnessFromNonce(node.nonce),
                               std::move(release)};
   auto bundle = attest::BuildBundle(inputs, collector);
   EXPECT_TRUE(bundle.ok()) << bundle.error().ToString();

@@ -221,6 +221,26 @@ TEST_F(TlogServiceTest, ASecondWitnessOnTheSameStateDirectoryRefusesToStart) {
       << second.err;
 }
 
+// A quorum the configured witnesses cannot reach, or one witness listed twice (its one cosignature
+// would count twice), is refused at start.
+TEST_F(TlogServiceTest, AnUnreachableQuorumOrAWitnessListedTwiceIsRefused) {
+  StartWitness(1);
+  const std::string witness = witnesses_[0]->url + " " + (keys_ / "witness-1.vkey").string();
+  const std::vector<std::string> base = {"tlog", "--key", (keys_ / "log.key").string(), "--dir",
+                                         (dir_.path() / "refused").string(), "--release-key",
+                                         (keys_ / "release.pub").string(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> too_many = base;
+  too_many.insert(too_many.end(), {"--witness", witness, "--witness-quorum", "3"});
+  auto quorum = RunCli(too_many);
+  EXPECT_EQ(quorum.exit_code, 2);
+  EXPECT_NE(quorum.err.find("--witness-quorum: 3 is more than the 1 --witness given"), std::string::npos) << quorum.err;
+  std::vector<std::string> twice = base;
+  twice.insert(twice.end(), {"--witness", witness, "--witness", witness});
+  auto listed = RunCli(twice);
+  EXPECT_NE(listed.exit_code, 0);
+  EXPECT_NE(listed.err.find("is listed twice"), std::string::npos) << listed.err;
+}
+
 TEST_F(TlogServiceTest, CosignaturesRefreshWithoutGrowth) {
   StartAll();
   ASSERT_EQ(Publish("1.0.0").exit_code, 0);
