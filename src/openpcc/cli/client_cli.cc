@@ -60,16 +60,20 @@ WalletTicker::~WalletTicker() {
   thread_.join();
 }
 
+void TickWalletAndLog(client::Client& c, std::string_view command) {
+  auto added = c.TickWallet();
+  if (!added.ok()) {
+    LogWarning(command, "token refill failed", {{"error", added.error().message()}});
+  } else if (*added > 0) {
+    LogInfo(command, "tokens added", {{"count", std::to_string(*added)}});
+  }
+}
+
 void WalletTicker::Run() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
     lock.unlock();
-    auto added = client_.TickWallet();
-    if (!added.ok()) {
-      LogWarning(command_, "token refill failed", {{"error", added.error().message()}});
-    } else if (*added > 0) {
-      LogInfo(command_, "tokens added", {{"count", std::to_string(*added)}});
-    }
+    TickWalletAndLog(client_, command_);
     lock.lock();
   }
 }

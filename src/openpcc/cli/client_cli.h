@@ -45,6 +45,10 @@ Result<std::unique_ptr<client::Client>> OpenClient(const std::string& config_pat
 // The first model id of an OpenAI model list (GET /v1/models).
 Result<std::string> FirstModel(std::string_view models_json);
 
+// One `Client::TickWallet`: a failure is logged as a warning (never fatal: the next tick retries),
+// tokens added as info.
+void TickWalletAndLog(client::Client& c, std::string_view command);
+
 // Runs `Client::TickWallet` every `period` on its own thread while it lives, so that refills happen
 // in the background at the wallet's random instants and never on a request's path (interactive
 // `openpcc chat`; the proxy's warmer does the same). Failures are logged, never fatal.

@@ -70,14 +70,7 @@ class Warmer {
           LogWarning(kCommand, "bootstrap failed; retrying", {{"error", trusted.error().message()}});
         }
       }
-      if (ready) {
-        auto added = client_.TickWallet();
-        if (!added.ok()) {
-          LogWarning(kCommand, "token refill failed", {{"error", added.error().message()}});
-        } else if (*added > 0) {
-          LogInfo(kCommand, "tokens added", {{"count", std::to_string(*added)}});
-        }
-      }
+      if (ready) TickWalletAndLog(client_, kCommand);
       lock.lock();
       cv_.wait_for(lock, ready ? std::chrono::seconds(2) : std::chrono::seconds(10), [this] { return stop_; });
     }
