@@ -486,9 +486,17 @@ TEST_F(PathFaultTest, TheForwarderWithoutAFaultPassesRequests) {
   EXPECT_GT(plan_->passed.load(), passed_before);
   EXPECT_EQ(result->candidates, kFaultK);
   EXPECT_NE(sink.content.find("data: [DONE]"), std::string::npos) << sink.content;
-  const auto after = Counts("-");
+  // The node logs a served request once its stream has ended, which may be just after the client
+  // read the last chunk: wait for the line (so that the next test's counts start settled).
   size_t served = 0;
-  for (size_t i = 0; i < after.size(); ++i) served += after[i].served - before[i].served;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    const auto after = Counts("-");
+    served = 0;
+    for (size_t i = 0; i < after.size(); ++i) served += after[i].served - before[i].served;
+    if (served >= 1) break;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(served, 1u);
 }
 
